@@ -1,0 +1,56 @@
+// The entry point and its one error boundary: a GtopError prints one line and
+// exits with its code; anything else is a bug and prints its stack.
+import { readFileSync } from 'node:fs';
+import { GtopError } from '../errors.ts';
+import { Session } from '../session.ts';
+import { USAGE, parseArgs } from './args.ts';
+import { formatText, toJSON } from './format.ts';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function red(s: string): string {
+  return process.env['NO_COLOR'] || !process.stderr.isTTY ? s : `\x1b[31m${s}\x1b[0m`;
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const opts = parseArgs(argv);
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (opts.version) {
+    process.stdout.write(`gtop ${version()}\n`);
+    return 0;
+  }
+  if (!opts.once) throw new GtopError('usage', 'the interactive view is not available yet: use --once (see gtop --help)');
+  const session = Session.open(opts.pid);
+  try {
+    const snap = session.snapshot();
+    const out = opts.json ? `${JSON.stringify(toJSON(snap, opts), null, 2)}\n` : formatText(snap, opts);
+    await new Promise<void>((resolve, reject) => process.stdout.write(out, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    session.close();
+  }
+  return 0;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let code: number;
+  try {
+    code = await run(argv);
+  } catch (err) {
+    if (err instanceof GtopError) {
+      process.stderr.write(`${red(`gtop: ${err.message}`)}\n`);
+      code = err.exitCode;
+    } else {
+      process.stderr.write(`gtop: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      code = 1;
+    }
+  }
+  process.exitCode = code;
+}
+
+await main(process.argv.slice(2));

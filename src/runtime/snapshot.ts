@@ -1,0 +1,188 @@
+// One consistent-enough list of every goroutine, read from a running process
+// without stopping it. The runtime keeps running while we read, so every
+// goroutine is read twice (seqlock style: header, stack, header again) and
+// re-read when the two disagree. Reads go through a chunk cache so 100k
+// goroutines cost a few thousand syscalls, not a few hundred thousand.
+import type { BinaryInfo } from '../binary/index.ts';
+import { MemoryReadError } from '../errors.ts';
+import type { TargetMemory } from '../target/memory.ts';
+import { type Goroutine, type Snapshot, G_COPYSTACK, G_DEAD, G_DEADEXTRA, G_LEAKED, G_RUNNING, G_SCAN, G_SYSCALL, G_WAITING, STATUS_NAMES } from './goroutine.ts';
+import { readLabels } from './labels.ts';
+import { type RawG, decodeG, sameG, validateG } from './rawg.ts';
+import { Symbolizer } from './symbolize.ts';
+import { isSystemGoroutine } from './traceback.ts';
+import { unwind } from './unwind.ts';
+
+const MAX_ALLGLEN = 50_000_000;
+const MAX_RETRIES = 4;
+
+export interface SnapshotContext {
+  pid: number;
+  exe: string;
+  bin: BinaryInfo;
+  mem: TargetMemory;
+  bias: number;
+}
+
+/** A symbolizer per session: its caches outlive one snapshot. */
+const symbolizers = new WeakMap<BinaryInfo, Map<number, Symbolizer>>();
+
+function symbolizerFor(bin: BinaryInfo, bias: number): Symbolizer {
+  let byBias = symbolizers.get(bin);
+  if (!byBias) symbolizers.set(bin, (byBias = new Map()));
+  let s = byBias.get(bias);
+  if (!s) byBias.set(bias, (s = new Symbolizer(bin.pclntab, bin.layout, bias)));
+  return s;
+}
+
+export function takeSnapshot(ctx: SnapshotContext): Snapshot {
+  const started = performance.now();
+  const reads0 = ctx.mem.readCount;
+  const takenAt = new Date();
+  const nowNs = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, the clock of the runtime's nanotime
+  const gptrs = readAllgs(ctx);
+  const sym = symbolizerFor(ctx.bin, ctx.bias);
+
+  ctx.mem.invalidate();
+  const first: (RawG | undefined)[] = gptrs.map((addr) => readG(ctx, addr));
+  const built: (Goroutine | undefined)[] = first.map((raw) => (raw ? buildGoroutine(ctx, sym, raw, nowNs) : undefined));
+
+  // Second pass on fresh memory: anything that moved is read again on its own.
+  ctx.mem.invalidate();
+  let unreadable = 0;
+  const goroutines: Goroutine[] = [];
+  for (let i = 0; i < gptrs.length; i++) {
+    const again = readG(ctx, gptrs[i]!);
+    let g = built[i];
+    const before = first[i];
+    if (!before || !again || !sameG(before, again)) {
+      const settled = retry(ctx, sym, gptrs[i]!, nowNs);
+      if (settled === 'gone') continue;
+      if (settled === 'unstable') {
+        unreadable++;
+        g = again && isLive(again) ? { ...buildHeader(ctx, sym, again, nowNs), stackError: 'goroutine changed on every read; stack not captured' } : undefined;
+      } else g = settled;
+    }
+    if (g) goroutines.push(g);
+  }
+  ctx.mem.invalidate();
+  return {
+    pid: ctx.pid,
+    exe: ctx.exe,
+    goVersion: ctx.bin.build.goVersion,
+    module: ctx.bin.build.module ?? null,
+    takenAt,
+    durationMs: performance.now() - started,
+    reads: ctx.mem.readCount - reads0,
+    unreadable,
+    goroutines,
+  };
+}
+
+/** allglen first, then allgptr (the runtime stores them in the other order), then check allgptr did not move. */
+function readAllgs(ctx: SnapshotContext): number[] {
+  const { mem, bin, bias } = ctx;
+  for (let attempt = 0; attempt < MAX_RETRIES * 2; attempt++) {
+    const len = mem.read(bin.globals.allglen + bias, 8).readBigUInt64LE(0);
+    const ptr = Number(mem.read(bin.globals.allgptr + bias, 8).readBigUInt64LE(0));
+    if (len > BigInt(MAX_ALLGLEN)) throw new MemoryReadError(bin.globals.allglen + bias, `implausible runtime.allglen ${len}`);
+    const n = Number(len);
+    if (n === 0 || ptr === 0) return [];
+    const arr = mem.read(ptr, n * 8);
+    const ptrAgain = Number(mem.read(bin.globals.allgptr + bias, 8).readBigUInt64LE(0));
+    if (ptrAgain !== ptr) continue; // allgs was reallocated while we read it
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const g = Number(arr.readBigUInt64LE(i * 8));
+      if (g !== 0) out.push(g);
+    }
+    return out;
+  }
+  throw new MemoryReadError(bin.globals.allgptr + bias, 'runtime.allgs kept moving while being read');
+}
+
+function readG(ctx: SnapshotContext, addr: number): RawG | undefined {
+  try {
+    const raw = decodeG(ctx.mem.cached(addr, ctx.bin.layout.g.size), addr, ctx.bin.layout);
+    return validateG(raw, ctx.bin.layout.goMinor) ? raw : undefined;
+  } catch (err) {
+    if (err instanceof MemoryReadError) return undefined;
+    throw err;
+  }
+}
+
+function isLive(raw: RawG): boolean {
+  const s = raw.status & ~G_SCAN;
+  return s !== G_DEAD && s !== G_DEADEXTRA;
+}
+
+function retry(ctx: SnapshotContext, sym: Symbolizer, addr: number, nowNs: number): Goroutine | 'gone' | 'unstable' {
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    ctx.mem.invalidate();
+    const before = readG(ctx, addr);
+    if (!before) continue;
+    if (!isLive(before)) return 'gone';
+    if ((before.status & G_SCAN) !== 0 || (before.status & ~G_SCAN) === G_COPYSTACK) continue; // GC owns the stack right now
+    const g = buildGoroutine(ctx, sym, before, nowNs);
+    ctx.mem.invalidate();
+    const after = readG(ctx, addr);
+    if (after && sameG(before, after)) return g ?? 'gone';
+  }
+  return 'unstable';
+}
+
+function buildHeader(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs: number): Goroutine {
+  const { layout } = ctx.bin;
+  const status = raw.status & ~G_SCAN;
+  const waiting = status === G_WAITING || status === G_LEAKED;
+  const waitReason = waiting && raw.waitreason !== 0 ? (ctx.bin.waitReasons[raw.waitreason] ?? 'unknown wait reason') : null;
+  let waitMinutes: number | null = null;
+  if ((status === G_WAITING || status === G_SYSCALL) && raw.waitsince !== 0) {
+    const m = Math.floor((nowNs - raw.waitsince) / 60e9);
+    if (m >= 1) waitMinutes = m;
+  }
+  const startFunction = sym.functionName(raw.startpc);
+  return {
+    id: raw.goid,
+    status: STATUS_NAMES[status] ?? 'idle',
+    rawStatus: raw.status,
+    waitReason,
+    waitMinutes,
+    lockedToThread: raw.lockedm !== 0,
+    system: isSystemGoroutine(startFunction),
+    frames: [],
+    stackError: null,
+    framesElided: false,
+    createdBy: sym.createdBy(raw.gopc, raw.goid),
+    parentId: layout.g.parentGoid !== undefined && raw.parentGoid !== 0 ? raw.parentGoid : null,
+    labels: layout.goMinor >= 24 ? readLabels(ctx.mem, raw.labels) : {},
+    startFunction,
+    gAddr: raw.addr,
+  };
+}
+
+function buildGoroutine(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs: number): Goroutine | undefined {
+  if (!isLive(raw)) return undefined;
+  const g = buildHeader(ctx, sym, raw, nowNs);
+  const status = raw.status & ~G_SCAN;
+  if (status === G_RUNNING) {
+    g.stackError = 'goroutine running on other thread; stack unavailable';
+    return g;
+  }
+  const start = raw.syscallsp !== 0 ? { pc: raw.syscallpc, sp: raw.syscallsp } : { pc: raw.schedPc, sp: raw.schedSp };
+  if (start.pc === 0 || start.sp === 0) {
+    g.stackError = 'no saved context';
+    return g;
+  }
+  try {
+    const res = unwind(ctx.bin.pclntab, ctx.bias, ctx.mem, start, { lo: raw.stackLo, hi: raw.stackHi });
+    const printed = sym.frames(res.frames);
+    g.frames = printed.frames;
+    g.framesElided = printed.elided;
+    g.stackError = res.error;
+  } catch (err) {
+    if (!(err instanceof MemoryReadError)) throw err;
+    g.stackError = `stack unreadable: ${err.message}`;
+  }
+  return g;
+}

@@ -1,0 +1,58 @@
+// The runtime's rules for what a printed traceback shows (traceback.go:
+// showfuncinfo, isExportedRuntime, funcNamePiecesForPrint, isSystemGoroutine),
+// so that gtop prints the same frames as /debug/pprof/goroutine?debug=2.
+import type { RuntimeLayout } from './layout.ts';
+
+/** Exported runtime functions and methods on exported types are shown (runtime.Goexit). */
+export function isExportedRuntime(name: string): boolean {
+  if (!name.startsWith('runtime.') || name.length <= 8) return false;
+  let rest = name.slice(8);
+  let rcvr = '';
+  const dot = rest.lastIndexOf('.');
+  if (dot >= 0) {
+    rcvr = rest.slice(0, dot);
+    rest = rest.slice(dot + 1);
+    if (rcvr.length >= 3 && rcvr.startsWith('(*') && rcvr.endsWith(')')) rcvr = rcvr.slice(2, -1);
+  }
+  const upper = (s: string): boolean => s.length > 0 && s[0]! >= 'A' && s[0]! <= 'Z';
+  return upper(rest) && (rcvr === '' || upper(rcvr));
+}
+
+/**
+ * showfuncinfo at traceback level 1 (what runtime.Stack uses): wrappers are
+ * elided unless they called a panic function; runtime internals are hidden.
+ */
+export function showFrame(name: string, funcID: number, firstFrame: boolean, calleeID: number, layout: RuntimeLayout): boolean {
+  const ids = layout.funcID;
+  if (funcID === ids.wrapper && calleeID !== ids.gopanic && calleeID !== ids.sigpanic && calleeID !== ids.panicwrap) return false;
+  if (name === 'runtime.gopanic' && !firstFrame) return true;
+  return name.includes('.') && (!name.startsWith('runtime.') || isExportedRuntime(name));
+}
+
+/** Name as printed: generics become F[...] from Go 1.21, gopanic prints as panic. */
+export function funcNameForPrint(name: string, goMinor: number): string {
+  if (name === 'runtime.gopanic') return 'panic';
+  if (goMinor < 21) return name;
+  const open = name.indexOf('[');
+  const close = name.lastIndexOf(']');
+  if (open < 0 || close <= open) return name;
+  return `${name.slice(0, open)}[...]${name.slice(close + 1)}`;
+}
+
+const USER_RUNTIME_STARTS = new Set(['runtime.main', 'runtime.corostart', 'runtime.handleAsyncEvent']);
+
+/**
+ * isSystemGoroutine by the start function's name. The finalizer and cleanup
+ * goroutines count as system (the runtime shows them only while they run user
+ * code, which a snapshot cannot tell apart reliably).
+ */
+export function isSystemGoroutine(startFunction: string | null): boolean {
+  if (startFunction === null) return false;
+  if (USER_RUNTIME_STARTS.has(startFunction)) return false;
+  return startFunction.startsWith('runtime.');
+}
+
+/** Frames the runtime prints before eliding the middle: 100 up to 1.20; 50 + 50 from 1.21. */
+export function frameLimit(goMinor: number): { head: number; tail: number } {
+  return goMinor >= 21 ? { head: 50, tail: 50 } : { head: 100, tail: 0 };
+}

@@ -1,0 +1,50 @@
+// A Session owns everything gtop holds on one target process, with one
+// idempotent close(): the memory fd now, probes later.
+import { type BinaryInfo, loadBinary } from './binary/index.ts';
+import { GtopError, MemoryReadError } from './errors.ts';
+import type { Snapshot } from './runtime/goroutine.ts';
+import { takeSnapshot } from './runtime/snapshot.ts';
+import { TargetMemory } from './target/memory.ts';
+import { type TargetProcess, openTarget } from './target/process.ts';
+
+export class Session {
+  readonly target: TargetProcess;
+  readonly bin: BinaryInfo;
+  readonly bias: number;
+  private readonly mem: TargetMemory;
+  private closed = false;
+
+  private constructor(target: TargetProcess, bin: BinaryInfo, mem: TargetMemory, bias: number) {
+    this.target = target;
+    this.bin = bin;
+    this.mem = mem;
+    this.bias = bias;
+  }
+
+  static open(pid: number): Session {
+    const target = openTarget(pid);
+    const name = `process ${pid} (${target.exeDisplayName})`;
+    const bin = loadBinary(target.exePath, { displayName: name });
+    const bias = target.loadBias(bin.elf);
+    const mem = new TargetMemory(pid);
+    return new Session(target, bin, mem, bias);
+  }
+
+  snapshot(): Snapshot {
+    if (this.closed) throw new Error('session is closed');
+    try {
+      return takeSnapshot({ pid: this.target.pid, exe: this.target.exeDisplayName, bin: this.bin, mem: this.mem, bias: this.bias });
+    } catch (err) {
+      if (err instanceof MemoryReadError && !this.target.isAlive()) {
+        throw new GtopError('process-gone', `process ${this.target.pid} exited while gtop was reading it`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mem.close();
+  }
+}
