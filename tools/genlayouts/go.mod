@@ -1,0 +1,3 @@
+module gtop/tools/genlayouts
+
+go 1.19
