@@ -1,0 +1,180 @@
+// Runtime globals by disassembly must equal the symbol table, for every
+// supported toolchain, exe and PIE. A `-s -w` build moves data by a few bytes
+// against a plain build (the -ldflags string is recorded in the build info),
+// so the reference for the stripped build is a "twin" built with
+// -ldflags="-w -w": same length of build info, same layout, symtab kept.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { decodeFunction, formatInstrs } from '../../src/binary/disasm.ts';
+import { ElfFile } from '../../src/binary/elf.ts';
+import { findRuntimeGlobals, readStringArray } from '../../src/binary/globals.ts';
+import { BinaryFormatError, GtopError } from '../../src/errors.ts';
+
+const TOOLCHAINS = ['1.19', '1.20', '1.21', '1.22', '1.23', '1.24', '1.25', '1.26'] as const;
+const GO_CMD: Record<string, { go: string; env: Record<string, string> }> = {
+  '1.19': { go: '/usr/lib/go-1.19/bin/go', env: { GOTOOLCHAIN: 'local' } },
+  '1.20': { go: 'go', env: { GOTOOLCHAIN: 'go1.20.14' } },
+  '1.21': { go: 'go', env: { GOTOOLCHAIN: 'go1.21.13' } },
+  '1.22': { go: 'go', env: { GOTOOLCHAIN: 'go1.22.12' } },
+  '1.23': { go: 'go', env: { GOTOOLCHAIN: 'go1.23.12' } },
+  '1.24': { go: 'go', env: { GOTOOLCHAIN: 'go1.24.13' } },
+  '1.25': { go: 'go', env: { GOTOOLCHAIN: 'go1.25.14' } },
+  '1.26': { go: 'go', env: { GOTOOLCHAIN: 'local' } },
+};
+const VARIANTS = { plain: '', twin: '-w -w', stripped: '-s -w' } as const;
+type Variant = keyof typeof VARIANTS;
+
+const SOURCE = `package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+)
+
+func main() {
+	ch := make(chan int)
+	for i := 0; i < 4; i++ {
+		go func() { <-ch }()
+	}
+	fmt.Println("READY")
+	bufio.NewReader(os.Stdin).ReadString('\\n')
+}
+`;
+const ROOT = join(import.meta.dirname, '../../.cache/globals', createHash('sha256').update(SOURCE).digest('hex').slice(0, 12));
+
+function build(minor: string, mode: 'exe' | 'pie', variant: Variant): string {
+  const out = join(ROOT, `go${minor}-${mode}-${variant}`);
+  if (existsSync(out)) return out;
+  const src = join(ROOT, 'src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'go.mod'), 'module gtopglobals\n\ngo 1.19\n');
+  writeFileSync(join(src, 'main.go'), SOURCE);
+  const { go, env } = GO_CMD[minor]!;
+  const args = ['build', `-buildmode=${mode}`, '-o', out + '.tmp'];
+  if (VARIANTS[variant]) args.push(`-ldflags=${VARIANTS[variant]}`);
+  execFileSync(go, [...args, '.'], { cwd: src, env: { ...process.env, ...env, CGO_ENABLED: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('mv', [out + '.tmp', out]);
+  return out;
+}
+
+const load = (path: string) => ElfFile.parse(readFileSync(path));
+
+/** Function lookup from a binary's .symtab (stand-in for pclntab). */
+function symLookup(elf: ElfFile) {
+  const syms = elf.symbols();
+  return {
+    funcByName(name: string) {
+      const s = syms.get(name);
+      return s && s.type === 2 /* STT_FUNC */ ? { entry: s.value, end: s.value + s.size } : undefined;
+    },
+  };
+}
+
+function symbolGlobals(elf: ElfFile) {
+  const s = (n: string) => elf.symbols().get(n);
+  return {
+    allglen: s('runtime.allglen')?.value, allgptr: s('runtime.allgptr')?.value,
+    waitReasonStrings: s('runtime.waitReasonStrings')?.value, waitReasonCount: (s('runtime.waitReasonStrings')?.size ?? 0) / 16,
+    gStatusStrings: s('runtime.gStatusStrings')?.value, buildVersion: s('runtime.buildVersion')?.value,
+    firstmoduledata: s('runtime.firstmoduledata')?.value,
+  };
+}
+
+function funcSymbols(elf: ElfFile): string {
+  return [...elf.symbols().values()].filter((s) => s.type === 2).map((s) => `${s.name}@${s.value}+${s.size}`).sort().join('\n');
+}
+
+for (const minor of TOOLCHAINS) {
+  for (const mode of ['exe', 'pie'] as const) {
+    test.serial(`Go ${minor} ${mode}: disassembly finds the symtab addresses`, (t) => {
+      const plain = load(build(minor, mode, 'plain'));
+      const twin = load(build(minor, mode, 'twin'));
+      const stripped = load(build(minor, mode, 'stripped'));
+      t.is(stripped.symbols().size, 0, 'the -s -w build has no .symtab');
+      t.is(stripped.isPie, mode === 'pie');
+      // Function addresses are identical across plain / -w -w / -s -w builds.
+      t.is(funcSymbols(twin), funcSymbols(plain));
+
+      const viaSymtab = findRuntimeGlobals(plain, symLookup(plain));
+      t.is(viaSymtab.source, 'symtab');
+      t.deepEqual({ ...viaSymtab, source: undefined }, { ...symbolGlobals(plain), source: undefined });
+
+      const expected = symbolGlobals(twin);
+      for (const v of Object.values(expected)) t.truthy(v, 'reference symbol present');
+      const got = findRuntimeGlobals(stripped, symLookup(twin));
+      t.is(got.source, 'disasm');
+      t.deepEqual({ ...got, source: undefined }, { ...expected, source: undefined });
+      // The same strategy on the unstripped build, symbol table ignored.
+      const forced = findRuntimeGlobals(plain, symLookup(plain), { ignoreSymtab: true });
+      t.deepEqual({ ...forced, source: undefined }, { ...symbolGlobals(plain), source: undefined });
+
+      const reasons = readStringArray(stripped, got.waitReasonStrings!, got.waitReasonCount!);
+      t.deepEqual(reasons.slice(0, 3), ['', 'GC assist marking', 'IO wait']);
+      t.true(reasons.includes('chan receive'));
+      t.true(reasons.includes('select'));
+      const statuses = readStringArray(stripped, got.gStatusStrings!, 10);
+      t.deepEqual(statuses.slice(0, 5), ['idle', 'runnable', 'running', 'syscall', 'waiting']);
+      const [version] = readStringArray(stripped, got.buildVersion!, 1);
+      t.regex(version!, new RegExp(`^go${minor.replace('.', '\\.')}(\\.\\d+)?$`));
+    });
+  }
+}
+
+test.serial('a stripped binary without runtime.allgadd fails with a bad-binary error naming the version', (t) => {
+  const stripped = load(build('1.26', 'exe', 'stripped'));
+  const lookup = symLookup(load(build('1.26', 'exe', 'twin')));
+  const err = t.throws(() => findRuntimeGlobals(stripped, { funcByName: (n) => (n === 'runtime.allgadd' ? undefined : lookup.funcByName(n)) }));
+  t.true(err instanceof GtopError);
+  t.is((err as GtopError).kind, 'bad-binary');
+  t.regex(err!.message, /^cannot locate runtime\.allglen in stripped binary \(go1\.26\.\d+\): no runtime\.allgadd/);
+});
+
+test.serial('disassembly of garbage code is rejected by validation, not by a crash', (t) => {
+  const stripped = load(build('1.26', 'exe', 'stripped'));
+  const lookup = symLookup(load(build('1.26', 'exe', 'twin')));
+  // Point every function at runtime.memmove: real code, but none of the expected patterns.
+  const memmove = lookup.funcByName('runtime.memmove')!;
+  const err = t.throws(() => findRuntimeGlobals(stripped, { funcByName: () => memmove }));
+  t.is((err as GtopError).kind, 'bad-binary');
+  // Ranges outside the file image are a BinaryFormatError.
+  t.throws(() => findRuntimeGlobals(stripped, { funcByName: () => ({ entry: 0x10, end: 0x100 }) }), { instanceOf: BinaryFormatError });
+});
+
+test('readStringArray rejects implausible counts and non-strings', (t) => {
+  const plain = load(build('1.26', 'exe', 'plain'));
+  const g = symbolGlobals(plain);
+  t.throws(() => readStringArray(plain, g.waitReasonStrings!, 1e9), { instanceOf: BinaryFormatError });
+  // allglen lives in .noptrbss: not in the file image.
+  t.throws(() => readStringArray(plain, g.allglen!, 1), { instanceOf: BinaryFormatError });
+  t.deepEqual(readStringArray(plain, g.gStatusStrings!, 0), []);
+});
+
+test('decodeFunction: records for branches, RIP-relative operands and returns', (t) => {
+  // 48 8d 05 10 00 00 00   lea rax, [rip+0x10]
+  // 48 87 08               xchg [rax], rcx
+  // 83 f9 2f               cmp ecx, 0x2f
+  // 72 02                  jb +2
+  // 90                     nop
+  // c3                     ret
+  // e8 00 00 00 00         call next
+  // ff                     (truncated: invalid)
+  const code = Buffer.from(['488d0510000000', '488708', '83f92f', '7202', '90', 'c3', 'e800000000', 'ff'].join(''), 'hex');
+  const ins = decodeFunction(code, 0x401000);
+  t.deepEqual(ins.map((i) => i.mnemonic), ['lea', 'xchg', 'cmp', 'jb', 'nop', 'ret', 'call', 'invalid']);
+  t.is(ins[0]!.ripTarget, 0x401000 + 7 + 0x10);
+  t.deepEqual(ins[0]!.regs, ['rax']);
+  t.like(ins[1]!.operands[0], { kind: 'mem', base: 'rax', disp: 0, size: 8, rip: undefined });
+  t.is(ins[2]!.immediate, 0x2f);
+  t.true(ins[3]!.isJcc);
+  t.is(ins[3]!.branchTarget, 0x401000 + 15 + 2);
+  t.true(ins[4]!.isNop);
+  t.true(ins[5]!.isRet);
+  t.true(ins[6]!.isCall);
+  t.is(ins[6]!.branchTarget, 0x401000 + 0x16);
+  t.is(ins.reduce((n, i) => n + i.length, 0), code.length);
+  t.is(formatInstrs(ins)[0], `0x401000  lea rax, [0x${(0x401017).toString(16)}]`);
+});
