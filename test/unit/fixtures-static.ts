@@ -1,0 +1,295 @@
+// Builds one small Go program with every supported toolchain, in three
+// variants (plain, `-s -w`, PIE), into .cache/static/, and computes ground
+// truth with Go's own debug/gosym and with the program's own
+// runtime.CallersFrames. Builds are cached by (toolchain, variant, source hash).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CACHE = path.join(ROOT, '.cache/static');
+
+/** Toolchains of the support matrix; 1.19 is Debian's, 1.26 the system go. */
+export const TOOLCHAINS = ['1.19', '1.20', '1.21', '1.22', '1.23', '1.24', '1.25', '1.26'] as const;
+/**
+ * Plus Go 1.17, outside the support matrix, for the older formats (pclntab
+ * 0xfffffffa, pointer buildinfo); fetched by GOTOOLCHAIN on first use.
+ */
+export const ALL_TOOLCHAINS = ['1.17', ...TOOLCHAINS] as const;
+export type Toolchain = (typeof ALL_TOOLCHAINS)[number];
+export const VARIANTS = ['plain', 'stripped', 'pie'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+const GOTOOLCHAIN: Record<Toolchain, string> = {
+  '1.17': 'go1.17.13', '1.19': 'local', '1.20': 'go1.20.14', '1.21': 'go1.21.13', '1.22': 'go1.22.12', '1.23': 'go1.23.12',
+  '1.24': 'go1.24.13', '1.25': 'go1.25.14', '1.26': 'local',
+};
+
+function goBinary(tc: Toolchain): string {
+  return tc === '1.19' ? '/usr/lib/go-1.19/bin/go' : 'go';
+}
+
+// The program under test: closures, inlined calls from a loop, a generic
+// function, methods, a goroutine. Each `capture` prints the pcs of
+// runtime.Callers and the logical frames runtime.CallersFrames makes of them.
+const MAIN = `package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+var out strings.Builder
+
+//go:noinline
+func capture(tag string) int {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(0, pcs)
+	pcs = pcs[:n]
+	fmt.Fprintf(&out, "STACK %s\\n", tag)
+	for _, pc := range pcs {
+		fmt.Fprintf(&out, "PC %#x\\n", pc)
+	}
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		fmt.Fprintf(&out, "FRAME %s\\t%s\\t%d\\n", f.Function, f.File, f.Line)
+		if !more {
+			break
+		}
+	}
+	return n
+}
+
+func innermost(x int) int { return capture(fmt.Sprint("inline", x)) + x }
+func inner(x int) int    { return innermost(x+1) * 2 }
+
+//go:noinline
+func outer(k int) int {
+	s := 0
+	for i := 0; i < k; i++ {
+		s += inner(i)
+	}
+	return s
+}
+
+type counter struct{ mu sync.Mutex; n int }
+
+func (c *counter) add(d int) { c.mu.Lock(); c.n += d; c.mu.Unlock() }
+
+//go:noinline
+func (c *counter) addAndCapture() { c.add(capture("method")) }
+
+func main() {
+	fmt.Fprintln(&out, "outer", outer(2))
+	c := &counter{}
+	c.addAndCapture()
+	ints, strs := closures()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		inner(7)
+	}()
+	wg.Wait()
+	fmt.Fprintln(&out, ints, strs, c.n)
+	os.Stdout.WriteString(out.String())
+}
+`;
+
+const GENERIC = `//go:build go1.18
+
+package main
+
+func apply[T any](xs []T, f func(T) T) []T {
+	r := make([]T, 0, len(xs))
+	for _, x := range xs {
+		r = append(r, f(x))
+	}
+	return r
+}
+
+func closures() ([]int, []string) {
+	ints := apply([]int{1}, func(v int) int { return v + capture("closure") })
+	strs := apply([]string{"a"}, func(v string) string { capture("generic-string"); return v + "!" })
+	return ints, strs
+}
+`;
+
+// Go 1.17 (an extra, pre-generics toolchain) builds this instead.
+const NOGENERIC = `//go:build !go1.18
+
+package main
+
+func closures() ([]int, []string) {
+	f := func(v int) int { return v + capture("closure") }
+	return []int{f(1)}, nil
+}
+`;
+
+export const PROGRAM: Record<string, string> = { 'main.go': MAIN, 'generic.go': GENERIC, 'nogeneric.go': NOGENERIC };
+
+// Ground truth from Go itself, built with the system go: every function
+// (entry, name) from debug/gosym, and pc→file:line for several pcs of each.
+const TRUTH = `package main
+
+import (
+	"debug/elf"
+	"debug/gosym"
+	"fmt"
+	"os"
+)
+
+func main() {
+	f, err := elf.Open(os.Args[1])
+	if err != nil { panic(err) }
+	sec := f.Section(".gopclntab")
+	if sec == nil { sec = f.Section(".data.rel.ro.gopclntab") }
+	data, err := sec.Data()
+	if err != nil { panic(err) }
+	syms, err := f.Symbols()
+	if err != nil { panic(err) }
+	var text uint64
+	for _, s := range syms {
+		if s.Name == "runtime.text" { text = s.Value }
+	}
+	if text == 0 { panic("no runtime.text") }
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
+	if err != nil { panic(err) }
+	fmt.Printf("TEXT %#x\\n", text)
+	for i := range tab.Funcs {
+		fn := &tab.Funcs[i]
+		fmt.Printf("FUNC %#x %#x %s\\n", fn.Entry, fn.End, fn.Name)
+		for _, pc := range []uint64{fn.Entry, fn.Entry + (fn.End-fn.Entry)/3, fn.Entry + (fn.End-fn.Entry)/2, fn.End - 1} {
+			file, line, g := tab.PCToLine(pc)
+			if g == nil { continue }
+			fmt.Printf("LINE %#x %s %d\\n", pc, file, line)
+		}
+	}
+}
+`;
+
+function hash(...parts: (string | Record<string, string>)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(typeof p === 'string' ? p : JSON.stringify(p)).update('\0');
+  return h.digest('hex').slice(0, 12);
+}
+
+function writeModule(dir: string, files: Record<string, string>): void {
+  if (existsSync(path.join(dir, 'go.mod'))) return;
+  mkdirSync(`${dir}.tmp`, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(`${dir}.tmp`, name), text);
+  writeFileSync(path.join(`${dir}.tmp`, 'go.mod'), 'module example.com/fixture\n\ngo 1.19\n');
+  renameSync(`${dir}.tmp`, dir);
+}
+
+function goEnv(tc: Toolchain): NodeJS.ProcessEnv {
+  return { ...process.env, GOTOOLCHAIN: GOTOOLCHAIN[tc], GOFLAGS: '-mod=mod', CGO_ENABLED: '0' };
+}
+
+function goBuild(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
+  try {
+    execFileSync(go, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
+    throw new Error(`${go} ${args.join(' ')} (GOTOOLCHAIN=${env['GOTOOLCHAIN']}) failed: ${stderr}`);
+  }
+}
+
+/** Builds (or reuses) the program with one toolchain and variant; returns the binary's path. */
+export function buildFixture(tc: Toolchain, variant: Variant): string {
+  const key = hash(PROGRAM);
+  const out = path.join(CACHE, `prog-${key}-go${tc}-${variant}`);
+  if (existsSync(out)) return out;
+  const src = path.join(CACHE, `src-${key}`);
+  writeModule(src, PROGRAM);
+  const args = ['build', '-o', `${out}.tmp`];
+  if (variant === 'stripped') args.push('-ldflags=-s -w');
+  if (variant === 'pie') args.push('-buildmode=pie');
+  args.push('.');
+  goBuild(goBinary(tc), args, src, goEnv(tc));
+  renameSync(`${out}.tmp`, out);
+  return out;
+}
+
+function cached(file: string, make: () => string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const text = make();
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+  return text;
+}
+
+function truthTool(): string {
+  const dir = path.join(CACHE, `truth-${hash(TRUTH)}`);
+  const bin = path.join(dir, 'truth');
+  if (existsSync(bin)) return bin;
+  writeModule(dir, { 'main.go': TRUTH });
+  goBuild('go', ['build', '-o', `${bin}.tmp`, '.'], dir, goEnv('1.26'));
+  renameSync(`${bin}.tmp`, bin);
+  return bin;
+}
+
+export interface GosymTruth {
+  text: number;
+  funcs: { entry: number; end: number; name: string }[];
+  lines: { pc: number; file: string; line: number }[];
+}
+
+/** debug/gosym's view of an unstripped binary. */
+export function gosymTruth(binary: string): GosymTruth {
+  const text = cached(`${binary}.gosym.txt`, () =>
+    execFileSync(truthTool(), [binary], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  const truth: GosymTruth = { text: 0, funcs: [], lines: [] };
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f[0] === 'TEXT') truth.text = Number(f[1]);
+    else if (f[0] === 'FUNC') truth.funcs.push({ entry: Number(f[1]), end: Number(f[2]), name: f.slice(3).join(' ') });
+    else if (f[0] === 'LINE') truth.lines.push({ pc: Number(f[1]), file: f.slice(2, -1).join(' '), line: Number(f.at(-1)) });
+  }
+  return truth;
+}
+
+export interface CapturedStack {
+  tag: string;
+  pcs: number[];
+  frames: { function: string; file: string; line: number }[];
+}
+
+/** What the program itself printed from runtime.Callers / CallersFrames. */
+export function runFixture(binary: string): CapturedStack[] {
+  const text = cached(`${binary}.run.txt`, () => execFileSync(binary, { encoding: 'utf8' }));
+  const stacks: CapturedStack[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('STACK ')) stacks.push({ tag: line.slice(6), pcs: [], frames: [] });
+    const cur = stacks.at(-1);
+    if (!cur) continue;
+    if (line.startsWith('PC ')) cur.pcs.push(Number(line.slice(3)));
+    else if (line.startsWith('FRAME ')) {
+      const [fn, file, ln] = line.slice(6).split('\t');
+      cur.frames.push({ function: fn!, file: file!, line: Number(ln) });
+    }
+  }
+  return stacks;
+}
+
+/** Builds everything up front (run directly: `node --import=tsx test/unit/fixtures-static.ts`). */
+export function buildAll(log: (s: string) => void = () => {}): void {
+  for (const tc of ALL_TOOLCHAINS) {
+    for (const v of VARIANTS) {
+      const bin = buildFixture(tc, v);
+      runFixture(bin);
+      if (v !== 'stripped') gosymTruth(bin);
+      log(`go${tc} ${v}: ${bin}`);
+    }
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildAll((s) => console.log(s));
+}
