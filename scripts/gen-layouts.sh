@@ -22,14 +22,19 @@ defaults=(/usr/lib/go-1.19/bin/go go1.20.14 go1.21.13 go1.22.12 go1.23.12 go1.24
 
 die() { echo "gen-layouts: $*" >&2; exit 1; }
 
-# Maps a minor version to its default toolchain; other specs pass through.
+# Maps a minor version (21 or 1.21) to the default toolchain of that version;
+# other specs pass through.
 resolve() {
-  case $1 in
-    19|1.19) echo /usr/lib/go-1.19/bin/go ;;
-    2[0-5]|1.2[0-5]) local m=${1#1.}; for t in "${defaults[@]}"; do [[ $t == go1.$m.* ]] && echo "$t"; done ;;
-    26|1.26) echo system ;;
-    *) echo "$1" ;;
-  esac
+  [[ $1 =~ ^(1\.)?([0-9]+)$ ]] || { echo "$1"; return; }
+  local m=${BASH_REMATCH[2]} t v
+  for t in "${defaults[@]}"; do
+    case $t in
+      go1.*) v=${t#go1.}; v=${v%%.*} ;;
+      system) v=$(GOTOOLCHAIN=local go env GOVERSION); v=${v#go1.}; v=${v%%.*} ;;
+      *) v=$(basename "$(dirname "$(dirname "$t")")"); v=${v##*-1.} ;;   # /usr/lib/go-1.19/bin/go
+    esac
+    [[ $v == "$m" ]] && { echo "$t"; return; }
+  done
 }
 
 # Runs the go command of a toolchain spec.
