@@ -75,12 +75,13 @@ export class Pclntab {
     this.elf = elf;
     this.l = l;
     this.format = l.format;
-    this.textStart = textStart;
     this.gofunc = gofunc;
     this.count = l.nfunc;
     this.funcs = new Array<Func | undefined>(l.nfunc);
     this.tables = new PcTableCache(l.data, l.pctab, l.minLC);
-    [this.entries, this.funcOffs] = this.readFunctab();
+    [this.entries, this.funcOffs] = readFunctab(l, textStart);
+    // 1.16 entries are absolute; without a .text section the first function is runtime.text.
+    this.textStart = textStart || this.entries[0]!;
   }
 
   static fromElf(elf: ElfFile): Pclntab {
@@ -96,26 +97,6 @@ export class Pclntab {
       textStart = elf.section('.text')?.addr ?? 0;
     }
     return new Pclntab(elf, l, textStart, gofunc);
-  }
-
-  /** functab: nfunc (entry, funcoff) pairs plus the end-of-text entry, sorted. */
-  private readFunctab(): [Float64Array, Float64Array] {
-    const { data, pcln, nfunc } = this.l;
-    const wide = this.format === '1.16';
-    const size = wide ? 16 : 8;
-    if (pcln + nfunc * size + (wide ? 8 : 4) > data.length) throw new BinaryFormatError('pclntab functab truncated');
-    const entries = new Float64Array(nfunc + 1);
-    const offs = new Float64Array(nfunc);
-    const base = wide ? 0 : this.textStart;
-    let prev = 0;
-    for (let i = 0; i <= nfunc; i++) {
-      const o = pcln + i * size;
-      const e = base + (wide ? readU64(data, o) : u32(data, o));
-      if (e < prev) throw new BinaryFormatError(`pclntab functab not sorted at entry ${i}`);
-      entries[i] = prev = e;
-      if (i < nfunc) offs[i] = wide ? readU64(data, o + 8) : u32(data, o + 4);
-    }
-    return [entries, offs];
   }
 
   funcForPC(pc: number): GoFunc | undefined {
@@ -296,6 +277,39 @@ export class Pclntab {
     }
     return s;
   }
+}
+
+/** functab: nfunc (entry, funcoff) pairs plus the end-of-text entry, sorted. */
+function readFunctab(l: PclnLayout, textStart: number): [Float64Array, Float64Array] {
+  const { data, pcln, nfunc } = l;
+  const wide = l.format === '1.16';
+  const size = wide ? 16 : 8;
+  if (pcln + nfunc * size + (wide ? 8 : 4) > data.length) throw new BinaryFormatError('pclntab functab truncated');
+  const entries = new Float64Array(nfunc + 1);
+  const offs = new Float64Array(nfunc);
+  const base = wide ? 0 : textStart;
+  let prev = 0;
+  for (let i = 0; i <= nfunc; i++) {
+    const o = pcln + i * size;
+    const e = base + (wide ? readU64(data, o) : u32(data, o));
+    if (e < prev) throw new BinaryFormatError(`pclntab functab not sorted at entry ${i}`);
+    entries[i] = prev = e;
+    if (i < nfunc) offs[i] = wide ? readU64(data, o + 8) : u32(data, o + 4);
+  }
+  return [entries, offs];
+}
+
+/**
+ * The name as the runtime prints it (runtime.funcNameForPrint, used by
+ * tracebacks and, since 1.21, CallersFrames): generic shape arguments
+ * become "[...]". GoFunc.name and SourceFrame.function keep the raw name.
+ */
+export function funcNameForPrint(name: string): string {
+  const i = name.indexOf('[');
+  if (i < 0) return name;
+  const j = name.lastIndexOf(']');
+  if (j <= i) return name;
+  return `${name.slice(0, i)}[...]${name.slice(j + 1)}`;
 }
 
 /** NUL-terminated UTF-8 string (names contain '·') that must end before `limit`. */

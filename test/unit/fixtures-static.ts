@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ElfFile } from '../../src/binary/elf.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CACHE = path.join(ROOT, '.cache/static');
@@ -39,6 +40,7 @@ const MAIN = `package main
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -66,7 +68,10 @@ func capture(tag string) int {
 	return n
 }
 
-func innermost(x int) int { return capture(fmt.Sprint("inline", x)) + x }
+var tags = []string{"inline0", "inline1", "inline2", "inline3", "inline4", "inline5", "inline6", "inline7"}
+
+// inner and innermost are small enough to be inlined: two inline levels in outer.
+func innermost(x int) int { return capture(tags[x&7]) + x }
 func inner(x int) int    { return innermost(x+1) * 2 }
 
 //go:noinline
@@ -86,6 +91,8 @@ func (c *counter) add(d int) { c.mu.Lock(); c.n += d; c.mu.Unlock() }
 func (c *counter) addAndCapture() { c.add(capture("method")) }
 
 func main() {
+	// Entry of main.outer as loaded: tells the test a PIE's load bias.
+	fmt.Fprintf(&out, "OUTER %#x\\n", reflect.ValueOf(outer).Pointer())
 	fmt.Fprintln(&out, "outer", outer(2))
 	c := &counter{}
 	c.addAndCapture()
@@ -261,11 +268,13 @@ export interface CapturedStack {
   frames: { function: string; file: string; line: number }[];
 }
 
-/** What the program itself printed from runtime.Callers / CallersFrames. */
-export function runFixture(binary: string): CapturedStack[] {
+/** What the program itself printed from runtime.Callers / CallersFrames, and main.outer's loaded entry. */
+export function runFixture(binary: string): { stacks: CapturedStack[]; outer: number } {
   const text = cached(`${binary}.run.txt`, () => execFileSync(binary, { encoding: 'utf8' }));
   const stacks: CapturedStack[] = [];
+  let outer = 0;
   for (const line of text.split('\n')) {
+    if (line.startsWith('OUTER ')) outer = Number(line.slice(6));
     if (line.startsWith('STACK ')) stacks.push({ tag: line.slice(6), pcs: [], frames: [] });
     const cur = stacks.at(-1);
     if (!cur) continue;
@@ -275,7 +284,16 @@ export function runFixture(binary: string): CapturedStack[] {
       cur.frames.push({ function: fn!, file: file!, line: Number(ln) });
     }
   }
-  return stacks;
+  return { stacks, outer };
+}
+
+/** The same image with e_shoff/e_shnum/e_shstrndx zeroed, as sstrip leaves it. */
+export function withoutSections(elf: ElfFile): ElfFile {
+  const copy = Buffer.from(elf.data);
+  copy.writeBigUInt64LE(0n, 40);
+  copy.writeUInt16LE(0, 60);
+  copy.writeUInt16LE(0, 62);
+  return ElfFile.parse(copy);
 }
 
 /** Builds everything up front (run directly: `node --import=tsx test/unit/fixtures-static.ts`). */
