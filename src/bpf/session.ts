@@ -1,0 +1,291 @@
+// ProbeSession: owns every native resource of the eBPF layer (the libbpf
+// object, one link per probe site, the mapped ring buffer) behind one
+// idempotent close(). Order as in libbpf-tools: open → set .rodata config,
+// autoload, map sizes → load → attach → ring buffer. Links are held only by
+// fds (never pinned), so a SIGKILLed gtop leaves nothing behind.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+import type { ElfFile } from '../binary/elf.ts';
+import { GtopError } from '../errors.ts';
+import {
+  type BpfEvent, COUNTER, COUNTER_SLOTS, EVENT_KIND, EVENT_KINDS, EventDecoder, type EventKind, type GState,
+  HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, STACK_DEPTH, decodeGState, encodeConfig,
+} from './events.ts';
+import { type BpfLink, type BpfMap, type BpfObject, type BpfProgram, type LogSink, checkInt, checkPtr, libbpf, logMark, setLogSink } from './libbpf.ts';
+import { lookup, readPercpuU64Array, u32Key, u64Key } from './maps.ts';
+import { type Placement, type ProbeSite, type Reg, placeEntryProbe, placeReturnProbes } from './placement.ts';
+import { RingBuffer } from './ringbuf.ts';
+
+export type ProbeName = EventKind;
+
+interface ProbeSpec { name: ProbeName; func: string; program: string; kind: 'entry' | 'return'; needs: readonly Reg[] }
+
+/** What each program reads where (go-runtime.md §4.2); `needs` = registers read at an entry probe. */
+export const PROBES: readonly ProbeSpec[] = [
+  { name: 'park', func: 'runtime.gopark', program: 'gtop_park', kind: 'entry', needs: ['r14', 'rbx', 'rcx'] },
+  { name: 'ready', func: 'runtime.ready', program: 'gtop_ready', kind: 'entry', needs: ['rax', 'r14'] },
+  { name: 'create', func: 'runtime.newproc1', program: 'gtop_create', kind: 'return', needs: [] },
+  { name: 'exit', func: 'runtime.goexit1', program: 'gtop_exit', kind: 'entry', needs: ['r14'] },
+  { name: 'makechan', func: 'runtime.makechan', program: 'gtop_makechan', kind: 'return', needs: [] },
+];
+
+/** Byte offsets of the runtime fields the programs read, for the target's Go version. */
+export interface RuntimeOffsets { g_goid: number; g_m: number; m_curg: number; g_gopc: number; g_startpc: number }
+
+export interface AttachTarget {
+  pid: number;
+  /** A path the kernel resolves to the executable's inode, e.g. /proc/PID/exe. */
+  exePath: string;
+  /** That executable, parsed. */
+  elf: ElfFile;
+  offsets: RuntimeOffsets;
+  /** Link-time [entry, end) of a function by name (Pclntab.funcByName fits; works stripped). */
+  findFunction(name: string): { entry: number; end: number } | undefined;
+}
+
+export interface SessionOptions {
+  objectPath?: string;
+  /** Ring buffer bytes, a power of 2 (default 4 MiB). */
+  ringBytes?: number;
+  /** Entries of the per-goroutine state map (LRU, default 65536). */
+  maxGoroutines?: number;
+  /** Entries of the stack-trace map (default 16384). */
+  stackEntries?: number;
+  /** Record a user stack per park (default true). */
+  parkStacks?: boolean;
+  probes?: readonly ProbeName[];
+  /** Kinds sent to the ring buffer (default: all attached); the rest are only counted. */
+  emit?: readonly EventKind[];
+  /** 'entry' forces function-entry placement (to measure what the better placement saves). */
+  placement?: 'best' | 'entry';
+  log?: LogSink;
+}
+
+export interface SiteInfo extends ProbeSite {
+  index: number;
+  probe: ProbeName;
+  func: string;
+  fileOffset: number;
+  reason: string;
+}
+
+export interface Counters {
+  events: Record<EventKind, number>;
+  drops: number;
+  readErrors: number;
+  noCurg: number;
+  stackErrors: number;
+  /** Hits per site index. */
+  siteHits: number[];
+  /** Records the decoder rejected (short or unknown kind). */
+  badRecords: number;
+}
+
+export interface Histograms {
+  /** log2(ns) buckets of blocked time per wait reason (only reasons seen). */
+  blocked: Map<number, number[]>;
+  /** log2(ns) buckets of goroutine lifetimes (create → exit). */
+  lifetime: number[];
+}
+
+const DEFAULT_OBJECT = ['../../bpf/gtop.bpf.o', '../../../bpf/gtop.bpf.o'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+const MAPS = ['events', 'gstates', 'stacks', 'counters', 'site_hits', 'blocked_hist', 'lifetime_hist'] as const;
+type MapName = (typeof MAPS)[number];
+
+export class ProbeSession {
+  private obj: BpfObject | undefined;
+  private readonly opts: SessionOptions;
+  private links: BpfLink[] = [];
+  private ring: RingBuffer | undefined;
+  private readonly maps = new Map<MapName, BpfMap>();
+  private siteList: SiteInfo[] = [];
+  private readonly decoder = new EventDecoder();
+  private state: 'open' | 'attached' | 'closed' = 'open';
+
+  private constructor(obj: BpfObject, opts: SessionOptions) {
+    this.obj = obj;
+    this.opts = opts;
+  }
+
+  /** Opens bpf/gtop.bpf.o (nothing is loaded into the kernel yet). */
+  static open(opts: SessionOptions = {}): ProbeSession {
+    if (opts.log) setLogSink(opts.log);
+    else setLogSink(() => {});
+    const path = opts.objectPath ?? DEFAULT_OBJECT.find((p) => existsSync(p)) ?? DEFAULT_OBJECT[0]!;
+    const mark = logMark();
+    const obj = checkPtr(libbpf().f.open_file(path, null) as BpfObject | null, `open BPF object ${path}`, mark);
+    const s = new ProbeSession(obj, opts);
+    try {
+      for (const name of MAPS) s.maps.set(name, checkPtr(libbpf().f.find_map(obj, name) as BpfMap | null, `find map ${name} in ${path}`));
+    } catch (err) {
+      s.close();
+      throw err;
+    }
+    return s;
+  }
+
+  /** Configures, loads and attaches every probe to `target`; closes the session on failure. */
+  attach(target: AttachTarget): readonly SiteInfo[] {
+    if (this.state !== 'open' || !this.obj) throw new GtopError('internal', `ProbeSession.attach on a ${this.state} session`);
+    this.state = 'attached';
+    try {
+      const specs = PROBES.filter((p) => (this.opts.probes ?? EVENT_KINDS).includes(p.name));
+      this.siteList = this.place(target, specs);
+      this.configure(target, specs);
+      checkInt(libbpf().f.load(this.obj) as number, 'load BPF programs', logMark());
+      for (const s of this.siteList) this.attachSite(target, s);
+      const events = this.map('events');
+      this.ring = RingBuffer.open(checkInt(libbpf().f.map_fd(events) as number, 'get ring buffer fd'), libbpf().f.map_max_entries(events) as number);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    return this.siteList;
+  }
+
+  private place(target: AttachTarget, specs: readonly ProbeSpec[]): SiteInfo[] {
+    const out: SiteInfo[] = [];
+    for (const spec of specs) {
+      const fn = target.findFunction(spec.func);
+      if (!fn || fn.end <= fn.entry) throw new GtopError('unsupported-go', `${spec.func} not found in process ${target.pid}: cannot attach the ${spec.name} probe`);
+      const code = target.elf.readVaddr(fn.entry, fn.end - fn.entry);
+      const p: Placement = spec.kind === 'entry'
+        ? placeEntryProbe(spec.func, code, fn.entry, spec.needs, this.opts.placement === 'entry')
+        : placeReturnProbes(spec.func, code, fn.entry);
+      for (const site of p.sites) {
+        const fileOffset = target.elf.vaddrToOffset(site.vaddr);
+        if (fileOffset === undefined) throw new GtopError('bad-binary', `${spec.func}+0x${site.offset.toString(16)} is not in a loadable segment`);
+        if (out.length >= MAX_SITES) throw new GtopError('internal', `more than ${MAX_SITES} probe sites`);
+        out.push({ ...site, index: out.length, probe: spec.name, func: spec.func, fileOffset, reason: [p.reason, ...p.warnings].join('; ') });
+      }
+    }
+    return out;
+  }
+
+  private configure(target: AttachTarget, specs: readonly ProbeSpec[]): void {
+    const { f } = libbpf();
+    const o = target.offsets;
+    const cfg = encodeConfig({
+      off_g_goid: o.g_goid, off_g_m: o.g_m, off_m_curg: o.m_curg, off_g_gopc: o.g_gopc, off_g_startpc: o.g_startpc,
+      park_stacks: this.opts.parkStacks ?? true,
+      emit: this.opts.emit ?? specs.map((s) => s.name),
+    });
+    const rodata = this.rodata();
+    const size = f.map_value_size(rodata) as number;
+    // cfg is the only variable in .rodata (checked here, so a new one can't silently shift it).
+    if (size !== LAYOUT.config.size) throw new GtopError('internal', `.rodata of the BPF object is ${size} bytes, expected struct gtop_config (${LAYOUT.config.size})`);
+    checkInt(f.map_set_initial_value(rodata, cfg, cfg.length) as number, 'set BPF config');
+    for (const p of PROBES) {
+      const prog = checkPtr(f.find_program(this.obj, p.program) as BpfProgram | null, `find program ${p.program}`);
+      checkInt(f.prog_set_autoload(prog, specs.includes(p)) as number, `set autoload of ${p.program}`);
+    }
+    const sizes: [MapName, number | undefined][] = [['events', this.opts.ringBytes], ['gstates', this.opts.maxGoroutines], ['stacks', this.opts.stackEntries]];
+    for (const [name, n] of sizes) if (n !== undefined) checkInt(f.map_set_max_entries(this.map(name), n) as number, `size map ${name} to ${n}`);
+  }
+
+  private rodata(): BpfMap {
+    const { f } = libbpf();
+    for (let m = f.next_map(this.obj, null) as BpfMap | null; m !== null; m = f.next_map(this.obj, m) as BpfMap | null) {
+      if (String(f.map_name(m)).endsWith('.rodata')) return m;
+    }
+    throw new GtopError('internal', 'the BPF object has no .rodata map (config)');
+  }
+
+  private attachSite(target: AttachTarget, s: SiteInfo): void {
+    const { f, UprobeOpts } = libbpf();
+    const spec = PROBES.find((p) => p.name === s.probe)!;
+    const prog = checkPtr(f.find_program(this.obj, spec.program) as BpfProgram | null, `find program ${spec.program}`);
+    const opts = { sz: koffi.sizeof(UprobeOpts), ref_ctr_offset: 0, bpf_cookie: s.index, retprobe: false, func_name: null };
+    const step = `attach uprobe ${s.func}+0x${s.offset.toString(16)}`;
+    this.links.push(checkPtr(f.attach_uprobe(prog, target.pid, target.exePath, s.fileOffset, opts) as BpfLink | null, step, logMark()));
+  }
+
+  /** The probe sites attached, by index (= bpf_cookie = Event.site). */
+  sites(): readonly SiteInfo[] {
+    return this.siteList;
+  }
+
+  /** Decodes up to `max` pending ring-buffer records. */
+  poll(max = 10_000): BpfEvent[] {
+    const out: BpfEvent[] = [];
+    this.ring?.consume(max, (v, off, len) => {
+      const e = this.decoder.decode(v, off, len);
+      if (e) out.push(e);
+    });
+    return out;
+  }
+
+  counters(): Counters {
+    const c = this.percpu('counters', COUNTER_SLOTS);
+    const events = Object.fromEntries(EVENT_KINDS.map((k) => [k, c[EVENT_KIND[k]] ?? 0])) as Record<EventKind, number>;
+    return {
+      events, drops: c[COUNTER.drops] ?? 0, readErrors: c[COUNTER.readErrors] ?? 0, noCurg: c[COUNTER.noCurg] ?? 0,
+      stackErrors: c[COUNTER.stackErrors] ?? 0, siteHits: this.percpu('site_hits', MAX_SITES).slice(0, this.siteList.length),
+      badRecords: this.decoder.short + this.decoder.unknown,
+    };
+  }
+
+  /** Events lost because the ring buffer was full. */
+  drops(): number {
+    return this.percpu('counters', COUNTER_SLOTS)[COUNTER.drops] ?? 0;
+  }
+
+  histograms(): Histograms {
+    const all = this.percpu('blocked_hist', MAX_REASONS * HIST_SLOTS);
+    const blocked = new Map<number, number[]>();
+    for (let r = 0; r < MAX_REASONS; r++) {
+      const h = all.slice(r * HIST_SLOTS, (r + 1) * HIST_SLOTS);
+      if (h.some((n) => n > 0)) blocked.set(r, h);
+    }
+    return { blocked, lifetime: this.percpu('lifetime_hist', HIST_SLOTS) };
+  }
+
+  /** User stack of a park (return addresses, innermost first); [] when unknown. */
+  stack(id: number): number[] {
+    if (id < 0 || this.state !== 'attached') return [];
+    const v = lookup(this.fd('stacks'), u32Key(id), STACK_DEPTH * 8, 'stack map');
+    const pcs: number[] = [];
+    for (let o = 0; v && o + 8 <= v.length; o += 8) {
+      const pc = v.readUInt32LE(o) + v.readUInt32LE(o + 4) * 0x1_0000_0000;
+      if (pc === 0) break;
+      pcs.push(pc);
+    }
+    return pcs;
+  }
+
+  /** What the probes last recorded about a goroutine. */
+  gstate(goid: number): GState | undefined {
+    if (this.state !== 'attached') return undefined;
+    const v = lookup(this.fd('gstates'), u64Key(goid), LAYOUT.gstate.size, 'goroutine state map');
+    return v ? decodeGState(v) : undefined;
+  }
+
+  /** Detaches every probe, unmaps the ring buffer, frees the object; idempotent. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const { f } = libbpf();
+    for (const l of this.links.splice(0)) f.link_destroy(l);
+    this.ring?.close();
+    this.ring = undefined;
+    this.maps.clear();
+    if (this.obj) f.close(this.obj);
+    this.obj = undefined;
+  }
+
+  private map(name: MapName): BpfMap {
+    const m = this.maps.get(name);
+    if (!m) throw new GtopError('internal', `BPF map ${name} used on a ${this.state} session`);
+    return m;
+  }
+
+  private fd(name: MapName): number {
+    return checkInt(libbpf().f.map_fd(this.map(name)) as number, `get fd of map ${name}`);
+  }
+
+  private percpu(name: MapName, n: number): number[] {
+    if (this.state !== 'attached') return new Array<number>(n).fill(0);
+    return readPercpuU64Array(this.fd(name), n, `map ${name}`);
+  }
+}
