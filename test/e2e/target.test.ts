@@ -11,7 +11,7 @@ import { ElfFile } from '../../src/binary/elf.ts';
 import { findRuntimeGlobals } from '../../src/binary/globals.ts';
 import { GtopError, MemoryReadError } from '../../src/errors.ts';
 import { ProcessGoneError, TargetMemory } from '../../src/target/memory.ts';
-import { type TargetProcess, openTarget, parseMaps, readStat } from '../../src/target/process.ts';
+import { type TargetProcess, openTarget, parseMaps, parseStat, readStat } from '../../src/target/process.ts';
 
 const SOURCE = `package main
 
@@ -108,6 +108,21 @@ function symLookup(elf: ElfFile) {
     },
   };
 }
+
+test('parseStat and parseMaps: awkward names', (t) => {
+  const stat = '77 (a) b (c) S 1 77 77 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 12345 1000 10 18446744073709551615';
+  t.deepEqual(parseStat(stat), { comm: 'a) b (c', state: 'S', ppid: 1, flags: 4194560, startTime: 12345 });
+  t.is(parseStat('garbage'), undefined);
+  const maps = parseMaps([
+    '00400000-00401000 r-xp 00000000 fd:01 1234                               /opt/my app/bin (deleted)',
+    '7ffd0000-7ffd2000 rw-p 00000000 00:00 0 ',
+    'not a mapping',
+  ].join('\n'));
+  t.deepEqual(maps, [
+    { start: 0x400000, end: 0x401000, perms: 'r-xp', offset: 0, dev: 'fd:01', inode: 1234, path: '/opt/my app/bin (deleted)' },
+    { start: 0x7ffd0000, end: 0x7ffd2000, perms: 'rw-p', offset: 0, dev: '00:00', inode: 0, path: '' },
+  ]);
+});
 
 test('invalid PIDs are usage errors', (t) => {
   for (const pid of [0, -1, 1.5, Number.NaN, 1 << 23]) {

@@ -11,6 +11,7 @@ import test from 'ava';
 import { decodeFunction, formatInstrs } from '../../src/binary/disasm.ts';
 import { ElfFile } from '../../src/binary/elf.ts';
 import { findRuntimeGlobals, readStringArray } from '../../src/binary/globals.ts';
+import { Pclntab } from '../../src/binary/pclntab.ts';
 import { BinaryFormatError, GtopError } from '../../src/errors.ts';
 
 const TOOLCHAINS = ['1.19', '1.20', '1.21', '1.22', '1.23', '1.24', '1.25', '1.26'] as const;
@@ -108,6 +109,9 @@ for (const minor of TOOLCHAINS) {
       const got = findRuntimeGlobals(stripped, symLookup(twin));
       t.is(got.source, 'disasm');
       t.deepEqual({ ...got, source: undefined }, { ...expected, source: undefined });
+      // The production path: function bounds from the stripped binary's own pclntab.
+      const viaPclntab = findRuntimeGlobals(stripped, Pclntab.fromElf(stripped));
+      t.deepEqual(viaPclntab, got);
       // The same strategy on the unstripped build, symbol table ignored.
       const forced = findRuntimeGlobals(plain, symLookup(plain), { ignoreSymtab: true });
       t.deepEqual({ ...forced, source: undefined }, { ...symbolGlobals(plain), source: undefined });
@@ -142,6 +146,38 @@ test.serial('disassembly of garbage code is rejected by validation, not by a cra
   t.is((err as GtopError).kind, 'bad-binary');
   // Ranges outside the file image are a BinaryFormatError.
   t.throws(() => findRuntimeGlobals(stripped, { funcByName: () => ({ entry: 0x10, end: 0x100 }) }), { instanceOf: BinaryFormatError });
+});
+
+test.serial('mutated code and data: a result or a GtopError, never another exception', (t) => {
+  const path = build('1.26', 'pie', 'stripped');
+  const pristine = readFileSync(path);
+  const lookup = symLookup(load(build('1.26', 'pie', 'twin')));
+  const ref = findRuntimeGlobals(load(path), lookup);
+  const targets = ['runtime.allgadd', 'runtime.forEachGRace', 'runtime.goroutineheader', 'runtime.waitReason.String', 'runtime.schedinit', 'runtime.findfunc']
+    .map((n) => lookup.funcByName(n)!).map((f) => [f.entry, f.end] as const);
+  targets.push([ref.waitReasonStrings!, ref.waitReasonStrings! + 47 * 16], [ref.gStatusStrings!, ref.gStatusStrings! + 12 * 16]);
+  const elf0 = load(path);
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  let ok = 0;
+  let rejected = 0;
+  for (let iter = 0; iter < 200; iter++) {
+    const data = Buffer.from(pristine);
+    const [lo, hi] = targets[rand(targets.length)]!;
+    for (let k = 0; k < 1 + rand(8); k++) data[elf0.vaddrToOffset(lo + rand(hi - lo))!] = rand(256);
+    try {
+      const g = findRuntimeGlobals(ElfFile.parse(data), lookup);
+      // A mutation may leave the answer intact; it must never move allglen/allgptr silently.
+      t.deepEqual([g.allglen, g.allgptr], [ref.allglen, ref.allgptr]);
+      ok++;
+    } catch (err) {
+      if (!(err instanceof GtopError)) throw err;
+      rejected++;
+    }
+  }
+  t.log(`${ok} found, ${rejected} rejected`);
+  t.is(ok + rejected, 200);
+  t.true(ok > 0);
 });
 
 test('readStringArray rejects implausible counts and non-strings', (t) => {
