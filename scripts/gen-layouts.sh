@@ -35,6 +35,7 @@ resolve() {
     esac
     [[ $v == "$m" ]] && { echo "$t"; return; }
   done
+  return 0   # empty output: no default toolchain for that version
 }
 
 # Runs the go command of a toolchain spec.
