@@ -72,17 +72,15 @@ function findHeader(elf: ElfFile): number {
     throw new BinaryFormatError('.go.buildinfo does not start with the buildinfo magic');
   }
   // No section headers (or the section was renamed): like debug/buildinfo,
-  // search the first writable non-executable PT_LOAD at 16-byte alignment.
-  const seg = elf.segments.find((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W);
-  if (!seg) throw new GtopError('not-go', 'no .go.buildinfo and no writable data segment: not a Go executable');
-  const fileEnd = Math.min(seg.offset + seg.filesz, elf.data.length);
-  const data = elf.data.subarray(seg.offset, fileEnd);
-  // Alignment is of the address, not of the file offset.
-  const skew = (ALIGN - (seg.vaddr % ALIGN)) % ALIGN;
-  for (let i = data.indexOf(MAGIC, skew); i >= 0; i = data.indexOf(MAGIC, i + 1)) {
-    if ((seg.vaddr + i) % ALIGN !== 0) continue;
-    if (i + HEADER_SIZE > data.length) break;
-    return seg.vaddr + i;
+  // search writable non-executable PT_LOADs at 16-byte alignment — all of
+  // them, as a PIE puts its RELRO segment before the one holding buildinfo.
+  const segs = elf.segments.filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W);
+  for (const seg of segs) {
+    const data = elf.data.subarray(seg.offset, Math.min(seg.offset + seg.filesz, elf.data.length));
+    // Alignment is of the address, not of the file offset.
+    for (let i = data.indexOf(MAGIC); i >= 0; i = data.indexOf(MAGIC, i + 1)) {
+      if ((seg.vaddr + i) % ALIGN === 0 && i + HEADER_SIZE <= data.length) return seg.vaddr + i;
+    }
   }
   throw new GtopError('not-go', 'no Go buildinfo found: not a Go executable');
 }

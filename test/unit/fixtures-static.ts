@@ -142,17 +142,26 @@ func closures() ([]int, []string) {
 export const PROGRAM: Record<string, string> = { 'main.go': MAIN, 'generic.go': GENERIC, 'nogeneric.go': NOGENERIC };
 
 // Ground truth from Go itself, built with the system go: every function
-// (entry, name) from debug/gosym, and pc→file:line for several pcs of each.
+// (entry, name) from debug/gosym, and pc→file:line for several pcs of each;
+// or, with "buildinfo", debug/buildinfo's reading as JSON.
 const TRUTH = `package main
 
 import (
+	"debug/buildinfo"
 	"debug/elf"
 	"debug/gosym"
+	"encoding/json"
 	"fmt"
 	"os"
 )
 
 func main() {
+	if os.Args[1] == "buildinfo" {
+		bi, err := buildinfo.ReadFile(os.Args[2])
+		if err != nil { panic(err) }
+		json.NewEncoder(os.Stdout).Encode(bi)
+		return
+	}
 	f, err := elf.Open(os.Args[1])
 	if err != nil { panic(err) }
 	sec := f.Section(".gopclntab")
@@ -196,7 +205,9 @@ function writeModule(dir: string, files: Record<string, string>): void {
 }
 
 function goEnv(tc: Toolchain): NodeJS.ProcessEnv {
-  return { ...process.env, GOTOOLCHAIN: GOTOOLCHAIN[tc], GOFLAGS: '-mod=mod', CGO_ENABLED: '0' };
+  // No VCS stamping (1.18+): builds must not depend on the checkout's state.
+  const GOFLAGS = tc === '1.17' ? '-mod=mod' : '-mod=mod -buildvcs=false';
+  return { ...process.env, GOTOOLCHAIN: GOTOOLCHAIN[tc], GOFLAGS, CGO_ENABLED: '0' };
 }
 
 function goBuild(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
@@ -210,10 +221,10 @@ function goBuild(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv
 
 /** Builds (or reuses) the program with one toolchain and variant; returns the binary's path. */
 export function buildFixture(tc: Toolchain, variant: Variant): string {
-  const key = hash(PROGRAM);
+  const key = hash(PROGRAM, goEnv(tc)['GOFLAGS']!);
   const out = path.join(CACHE, `prog-${key}-go${tc}-${variant}`);
   if (existsSync(out)) return out;
-  const src = path.join(CACHE, `src-${key}`);
+  const src = path.join(CACHE, `src-${hash(PROGRAM)}`);
   writeModule(src, PROGRAM);
   const args = ['build', '-o', `${out}.tmp`];
   if (variant === 'stripped') args.push('-ldflags=-s -w');
@@ -262,6 +273,19 @@ export function gosymTruth(binary: string): GosymTruth {
   return truth;
 }
 
+export interface BuildInfoTruth {
+  GoVersion: string;
+  Path: string;
+  Main: { Path: string; Version: string };
+  Settings: { Key: string; Value: string }[] | null;
+}
+
+/** debug/buildinfo.ReadFile of a binary. */
+export function buildInfoTruth(binary: string): BuildInfoTruth {
+  const text = cached(`${binary}.buildinfo.json`, () => execFileSync(truthTool(), ['buildinfo', binary], { encoding: 'utf8' }));
+  return JSON.parse(text) as BuildInfoTruth;
+}
+
 export interface CapturedStack {
   tag: string;
   pcs: number[];
@@ -303,6 +327,7 @@ export function buildAll(log: (s: string) => void = () => {}): void {
       const bin = buildFixture(tc, v);
       runFixture(bin);
       if (v !== 'stripped') gosymTruth(bin);
+      buildInfoTruth(bin);
       log(`go${tc} ${v}: ${bin}`);
     }
   }
