@@ -1,0 +1,3 @@
+module gtoptest
+
+go 1.19
