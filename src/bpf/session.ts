@@ -118,6 +118,8 @@ export class ProbeSession {
     const s = new ProbeSession(obj, opts);
     try {
       for (const name of MAPS) s.maps.set(name, checkPtr(libbpf().f.find_map(obj, name) as BpfMap | null, `find map ${name} in ${path}`));
+      for (const p of PROBES) s.program(p);
+      s.rodata();
     } catch (err) {
       s.close();
       throw err;
@@ -171,31 +173,32 @@ export class ProbeSession {
       park_stacks: this.opts.parkStacks ?? true,
       emit: this.opts.emit ?? specs.map((s) => s.name),
     });
-    const rodata = this.rodata();
-    const size = f.map_value_size(rodata) as number;
-    // cfg is the only variable in .rodata (checked here, so a new one can't silently shift it).
-    if (size !== LAYOUT.config.size) throw new GtopError('internal', `.rodata of the BPF object is ${size} bytes, expected struct gtop_config (${LAYOUT.config.size})`);
-    checkInt(f.map_set_initial_value(rodata, cfg, cfg.length) as number, 'set BPF config');
-    for (const p of PROBES) {
-      const prog = checkPtr(f.find_program(this.obj, p.program) as BpfProgram | null, `find program ${p.program}`);
-      checkInt(f.prog_set_autoload(prog, specs.includes(p)) as number, `set autoload of ${p.program}`);
-    }
+    checkInt(f.map_set_initial_value(this.rodata(), cfg, cfg.length) as number, 'set BPF config');
+    for (const p of PROBES) checkInt(f.prog_set_autoload(this.program(p), specs.includes(p)) as number, `set autoload of ${p.program}`);
     const sizes: [MapName, number | undefined][] = [['events', this.opts.ringBytes], ['gstates', this.opts.maxGoroutines], ['stacks', this.opts.stackEntries]];
     for (const [name, n] of sizes) if (n !== undefined) checkInt(f.map_set_max_entries(this.map(name), n) as number, `size map ${name} to ${n}`);
   }
 
+  /** The .rodata map holding `cfg`, which must be its only variable (so it sits at offset 0). */
   private rodata(): BpfMap {
     const { f } = libbpf();
     for (let m = f.next_map(this.obj, null) as BpfMap | null; m !== null; m = f.next_map(this.obj, m) as BpfMap | null) {
-      if (String(f.map_name(m)).endsWith('.rodata')) return m;
+      if (!String(f.map_name(m)).endsWith('.rodata')) continue;
+      const size = f.map_value_size(m) as number;
+      if (size !== LAYOUT.config.size) throw new GtopError('internal', `.rodata of the BPF object is ${size} bytes, expected struct gtop_config (${LAYOUT.config.size})`);
+      return m;
     }
     throw new GtopError('internal', 'the BPF object has no .rodata map (config)');
+  }
+
+  private program(spec: ProbeSpec): BpfProgram {
+    return checkPtr(libbpf().f.find_program(this.obj, spec.program) as BpfProgram | null, `find program ${spec.program}`);
   }
 
   private attachSite(target: AttachTarget, s: SiteInfo): void {
     const { f, UprobeOpts } = libbpf();
     const spec = PROBES.find((p) => p.name === s.probe)!;
-    const prog = checkPtr(f.find_program(this.obj, spec.program) as BpfProgram | null, `find program ${spec.program}`);
+    const prog = this.program(spec);
     const opts = { sz: koffi.sizeof(UprobeOpts), ref_ctr_offset: 0, bpf_cookie: s.index, retprobe: false, func_name: null };
     const step = `attach uprobe ${s.func}+0x${s.offset.toString(16)}`;
     this.links.push(checkPtr(f.attach_uprobe(prog, target.pid, target.exePath, s.fileOffset, opts) as BpfLink | null, step, logMark()));
