@@ -7,6 +7,8 @@ import type { RuntimeLayout } from './layout.ts';
 import { frameLimit, funcNameForPrint, showFrame } from './traceback.ts';
 import type { PhysicalFrame } from './unwind.ts';
 
+const OLD_MAX_FRAMES = 100;
+
 export class Symbolizer {
   private readonly pctab: Pclntab;
   private readonly layout: RuntimeLayout;
@@ -42,6 +44,9 @@ export class Symbolizer {
   frames(physical: readonly PhysicalFrame[]): { frames: Frame[]; elided: boolean } {
     const out: Frame[] = [];
     let calleeID = 0; // FuncIDNormal
+    // Up to 1.20 the runtime stops after 100 *physical* frames, hidden ones included.
+    const oldLimit = this.layout.goMinor < 21 && physical.length >= OLD_MAX_FRAMES;
+    if (oldLimit) physical = physical.slice(0, OLD_MAX_FRAMES);
     for (const pf of physical) {
       for (const sf of this.logicalFrames(pf.fn, pf.lookupPC)) {
         const callee = calleeID;
@@ -57,6 +62,7 @@ export class Symbolizer {
         });
       }
     }
+    if (oldLimit) return { frames: out, elided: true };
     const { head, tail } = frameLimit(this.layout.goMinor);
     if (out.length <= head + tail) return { frames: out, elided: false };
     return { frames: [...out.slice(0, head), ...(tail > 0 ? out.slice(out.length - tail) : [])], elided: true };

@@ -52,7 +52,7 @@ export function isSystemGoroutine(startFunction: string | null): boolean {
   return startFunction.startsWith('runtime.');
 }
 
-/** Frames the runtime prints before eliding the middle: 100 up to 1.20; 50 + 50 from 1.21. */
+/** Printed frames the runtime keeps, first and last, eliding the middle (1.21+; older versions cut by physical frames). */
 export function frameLimit(goMinor: number): { head: number; tail: number } {
-  return goMinor >= 21 ? { head: 50, tail: 50 } : { head: 100, tail: 0 };
+  return goMinor >= 21 ? { head: 50, tail: 50 } : { head: Infinity, tail: 0 };
 }

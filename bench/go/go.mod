@@ -1,0 +1,3 @@
+module gtopbench
+
+go 1.19
