@@ -80,7 +80,8 @@ export class Pclntab {
     this.funcs = new Array<Func | undefined>(l.nfunc);
     this.tables = new PcTableCache(l.data, l.pctab, l.minLC);
     [this.entries, this.funcOffs] = readFunctab(l, textStart);
-    // 1.16 entries are absolute; without a .text section the first function is runtime.text.
+    // 1.16 entries are absolute and runtime.text is the first function (with
+    // external linking the .text section starts earlier, with C code).
     this.textStart = textStart || this.entries[0]!;
   }
 
@@ -89,12 +90,10 @@ export class Pclntab {
     let textStart = l.textStart;
     let gofunc: number | undefined;
     if (l.format !== '1.16') {
-      const md = findModuledata(elf, l.addr, l, l.format === '1.20');
+      const md = moduledataOrSymbols(elf, l);
       gofunc = md.gofunc;
       // 1.26 stores 0 in pcHeader.textStart; moduledata.text is what the runtime uses.
       if (textStart === 0) textStart = md.text;
-    } else {
-      textStart = elf.section('.text')?.addr ?? 0;
     }
     return new Pclntab(elf, l, textStart, gofunc);
   }
@@ -276,6 +275,19 @@ export class Pclntab {
       this.files.set(off, s);
     }
     return s;
+  }
+}
+
+/** gofunc and text from moduledata, else from the symbols the linker defines for them. */
+function moduledataOrSymbols(elf: ElfFile, l: PclnLayout): { gofunc: number; text: number } {
+  try {
+    return findModuledata(elf, l.addr, l, l.format === '1.20');
+  } catch (err) {
+    const syms = elf.symbols();
+    const gofunc = (syms.get('go:func.*') ?? syms.get('go.func.*'))?.value;
+    const text = syms.get('runtime.text')?.value;
+    if (gofunc === undefined || text === undefined) throw err;
+    return { gofunc, text };
   }
 }
 

@@ -20,7 +20,8 @@ export const TOOLCHAINS = ['1.19', '1.20', '1.21', '1.22', '1.23', '1.24', '1.25
  */
 export const ALL_TOOLCHAINS = ['1.17', ...TOOLCHAINS] as const;
 export type Toolchain = (typeof ALL_TOOLCHAINS)[number];
-export const VARIANTS = ['plain', 'stripped', 'pie'] as const;
+/** pie-ext: PIE through the system linker (cgo), as most cgo programs are linked. */
+export const VARIANTS = ['plain', 'stripped', 'pie', 'pie-ext'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 const GOTOOLCHAIN: Record<Toolchain, string> = {
@@ -164,17 +165,26 @@ func main() {
 	}
 	f, err := elf.Open(os.Args[1])
 	if err != nil { panic(err) }
-	sec := f.Section(".gopclntab")
-	if sec == nil { sec = f.Section(".data.rel.ro.gopclntab") }
-	data, err := sec.Data()
-	if err != nil { panic(err) }
 	syms, err := f.Symbols()
 	if err != nil { panic(err) }
-	var text uint64
+	var text, pcln, epcln uint64
 	for _, s := range syms {
-		if s.Name == "runtime.text" { text = s.Value }
+		switch s.Name {
+		case "runtime.text": text = s.Value
+		case "runtime.pclntab": pcln = s.Value
+		case "runtime.epclntab": epcln = s.Value
+		}
 	}
-	if text == 0 { panic("no runtime.text") }
+	if text == 0 || pcln == 0 { panic("no runtime.text / runtime.pclntab") }
+	// By symbol: an external linker may merge .data.rel.ro.gopclntab into .data.rel.ro.
+	var data []byte
+	for _, sec := range f.Sections {
+		if sec.Addr <= pcln && pcln < sec.Addr+sec.Size {
+			all, err := sec.Data()
+			if err != nil { panic(err) }
+			data = all[pcln-sec.Addr : epcln-sec.Addr]
+		}
+	}
 	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
 	if err != nil { panic(err) }
 	fmt.Printf("TEXT %#x\\n", text)
@@ -228,9 +238,10 @@ export function buildFixture(tc: Toolchain, variant: Variant): string {
   writeModule(src, PROGRAM);
   const args = ['build', '-o', `${out}.tmp`];
   if (variant === 'stripped') args.push('-ldflags=-s -w');
-  if (variant === 'pie') args.push('-buildmode=pie');
+  if (variant === 'pie' || variant === 'pie-ext') args.push('-buildmode=pie');
+  if (variant === 'pie-ext') args.push('-ldflags=-linkmode=external');
   args.push('.');
-  goBuild(goBinary(tc), args, src, goEnv(tc));
+  goBuild(goBinary(tc), args, src, { ...goEnv(tc), CGO_ENABLED: variant === 'pie-ext' ? '1' : '0' });
   renameSync(`${out}.tmp`, out);
   return out;
 }
@@ -277,7 +288,7 @@ export interface BuildInfoTruth {
   GoVersion: string;
   Path: string;
   Main: { Path: string; Version: string };
-  Settings: { Key: string; Value: string }[] | null;
+  Settings: { Key: string; Value?: string }[] | null;
 }
 
 /** debug/buildinfo.ReadFile of a binary. */

@@ -41,7 +41,7 @@ function ourFrames(p: Pclntab, stack: CapturedStack, bias: number): { frames: st
 }
 
 for (const tc of ALL_TOOLCHAINS) {
-  test(`go${tc}: functions and lines match debug/gosym (plain, stripped, pie, no section headers)`, (t) => {
+  test(`go${tc}: functions and lines match debug/gosym (plain, -s -w, PIE, external-linked PIE, no section headers)`, (t) => {
     for (const v of VARIANTS) {
       const truth = gosymTruth(buildFixture(tc, v === 'stripped' ? 'plain' : v));
       const elfs = v === 'stripped' ? [load(tc, v), withoutSections(load(tc, v))] : [load(tc, v)];
@@ -92,7 +92,7 @@ for (const tc of ALL_TOOLCHAINS) {
 test('moduledata: found without symbols at runtime.firstmoduledata; gofunc = go:func.*', (t) => {
   for (const tc of ALL_TOOLCHAINS) {
     if (tc === '1.17') continue; // the 1.16 format needs no moduledata
-    for (const v of ['plain', 'pie'] as const) {
+    for (const v of ['plain', 'pie', 'pie-ext'] as const) {
       const elf = load(tc, v);
       const sym = (name: string): number => elf.symbols().get(name)?.value ?? -1;
       const bare = withoutSections(elf);
