@@ -235,7 +235,9 @@ func spinTight() {
 	}
 }
 
+// churnOne lives 20ms: at N per second about N/50 are alive at any moment.
+//
 //go:noinline
 func churnOne() {
-	time.Sleep(time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
 }
