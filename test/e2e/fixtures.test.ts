@@ -82,8 +82,11 @@ test.serial('busy fixture reports its ping-pong rate', async (t) => {
   const [tc] = selectedToolchains().slice(-1);
   const bin = await buildFixture('busy', tc!, VARIANTS[0]!);
   const fx = await startFixture(bin, ['-interval', '200ms'], { t });
-  await new Promise((r) => setTimeout(r, 700));
-  const rates = fx.lines().map((l) => /^OPS (\d+)\/s$/.exec(l)).filter((m) => m !== null).map((m) => Number(m[1]));
+  const rateLines = () => fx.lines().map((l) => /^OPS (\d+)\/s$/.exec(l)).filter((m) => m !== null);
+  for (const deadline = Date.now() + 10_000; rateLines().length < 2 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const rates = rateLines().map((m) => Number(m[1]));
   t.true(rates.length >= 2, `OPS lines: ${fx.lines().join(' | ')}`);
   t.true(rates.every((r) => r > 1000), `rates ${rates.join(', ')}`);
   const gs = parseDump(await fx.dump()).goroutines;
