@@ -6,9 +6,10 @@ import type { TargetMemory } from '../target/memory.ts';
 
 const MAX_LABELS = 64;
 const MAX_STRING = 4096;
+const NO_LABELS: Record<string, string> = Object.freeze({});
 
 export function readLabels(mem: TargetMemory, labelsPtr: number): Record<string, string> {
-  if (labelsPtr === 0) return {};
+  if (labelsPtr === 0) return NO_LABELS;
   try {
     const header = mem.cached(labelsPtr, 24);
     const data = Number(header.readBigUInt64LE(0));

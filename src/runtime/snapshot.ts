@@ -11,7 +11,7 @@ import { readLabels } from './labels.ts';
 import { type RawG, decodeG, sameG, validateG } from './rawg.ts';
 import { Symbolizer } from './symbolize.ts';
 import { isSystemGoroutine } from './traceback.ts';
-import { unwind } from './unwind.ts';
+import { Unwinder } from './unwind.ts';
 
 const MAX_ALLGLEN = 50_000_000;
 const MAX_RETRIES = 4;
@@ -24,15 +24,20 @@ export interface SnapshotContext {
   bias: number;
 }
 
-/** A symbolizer per session: its caches outlive one snapshot. */
-const symbolizers = new WeakMap<BinaryInfo, Map<number, Symbolizer>>();
+/** Per binary and load bias: caches that outlive one snapshot. */
+interface Tools {
+  sym: Symbolizer;
+  unwinder: Unwinder;
+  pcs: number[];
+}
+const toolsByBinary = new WeakMap<BinaryInfo, Map<number, Tools>>();
 
-function symbolizerFor(bin: BinaryInfo, bias: number): Symbolizer {
-  let byBias = symbolizers.get(bin);
-  if (!byBias) symbolizers.set(bin, (byBias = new Map()));
-  let s = byBias.get(bias);
-  if (!s) byBias.set(bias, (s = new Symbolizer(bin.pclntab, bin.layout, bias)));
-  return s;
+function toolsFor(bin: BinaryInfo, bias: number): Tools {
+  let byBias = toolsByBinary.get(bin);
+  if (!byBias) toolsByBinary.set(bin, (byBias = new Map()));
+  let t = byBias.get(bias);
+  if (!t) byBias.set(bias, (t = { sym: new Symbolizer(bin.pclntab, bin.layout, bias), unwinder: new Unwinder(bin.pclntab, bias), pcs: [] }));
+  return t;
 }
 
 export function takeSnapshot(ctx: SnapshotContext): Snapshot {
@@ -41,11 +46,11 @@ export function takeSnapshot(ctx: SnapshotContext): Snapshot {
   const takenAt = new Date();
   const nowNs = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, the clock of the runtime's nanotime
   const gptrs = readAllgs(ctx);
-  const sym = symbolizerFor(ctx.bin, ctx.bias);
+  const tools = toolsFor(ctx.bin, ctx.bias);
 
   ctx.mem.invalidate();
   const first: (RawG | undefined)[] = gptrs.map((addr) => readG(ctx, addr));
-  const built: (Goroutine | undefined)[] = first.map((raw) => (raw ? buildGoroutine(ctx, sym, raw, nowNs) : undefined));
+  const built: (Goroutine | undefined)[] = first.map((raw) => (raw ? buildGoroutine(ctx, tools, raw, nowNs) : undefined));
 
   // Second pass on fresh memory: anything that moved is read again on its own.
   ctx.mem.invalidate();
@@ -56,11 +61,11 @@ export function takeSnapshot(ctx: SnapshotContext): Snapshot {
     let g = built[i];
     const before = first[i];
     if (!before || !again || !sameG(before, again)) {
-      const settled = retry(ctx, sym, gptrs[i]!, nowNs);
+      const settled = retry(ctx, tools, gptrs[i]!, nowNs);
       if (settled === 'gone') continue;
       if (settled === 'unstable') {
         unreadable++;
-        g = again && isLive(again) ? { ...buildHeader(ctx, sym, again, nowNs), stackError: 'goroutine changed on every read; stack not captured' } : undefined;
+        g = again && isLive(again) ? { ...buildHeader(ctx, tools.sym, again, nowNs), stackError: 'goroutine changed on every read; stack not captured' } : undefined;
       } else g = settled;
     }
     if (g) goroutines.push(g);
@@ -103,7 +108,8 @@ function readAllgs(ctx: SnapshotContext): number[] {
 
 function readG(ctx: SnapshotContext, addr: number): RawG | undefined {
   try {
-    const raw = decodeG(ctx.mem.cached(addr, ctx.bin.layout.g.size), addr, ctx.bin.layout);
+    const buf = ctx.mem.cachedRef(addr, ctx.bin.layout.g.size);
+    const raw = decodeG(buf, ctx.mem.refOffset, addr, ctx.bin.layout);
     return validateG(raw, ctx.bin.layout.goMinor) ? raw : undefined;
   } catch (err) {
     if (err instanceof MemoryReadError) return undefined;
@@ -116,14 +122,14 @@ function isLive(raw: RawG): boolean {
   return s !== G_DEAD && s !== G_DEADEXTRA;
 }
 
-function retry(ctx: SnapshotContext, sym: Symbolizer, addr: number, nowNs: number): Goroutine | 'gone' | 'unstable' {
+function retry(ctx: SnapshotContext, tools: Tools, addr: number, nowNs: number): Goroutine | 'gone' | 'unstable' {
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     ctx.mem.invalidate();
     const before = readG(ctx, addr);
     if (!before) continue;
     if (!isLive(before)) return 'gone';
     if ((before.status & G_SCAN) !== 0 || (before.status & ~G_SCAN) === G_COPYSTACK) continue; // GC owns the stack right now
-    const g = buildGoroutine(ctx, sym, before, nowNs);
+    const g = buildGoroutine(ctx, tools, before, nowNs);
     ctx.mem.invalidate();
     const after = readG(ctx, addr);
     if (after && sameG(before, after)) return g ?? 'gone';
@@ -161,9 +167,9 @@ function buildHeader(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs: nu
   };
 }
 
-function buildGoroutine(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs: number): Goroutine | undefined {
+function buildGoroutine(ctx: SnapshotContext, tools: Tools, raw: RawG, nowNs: number): Goroutine | undefined {
   if (!isLive(raw)) return undefined;
-  const g = buildHeader(ctx, sym, raw, nowNs);
+  const g = buildHeader(ctx, tools.sym, raw, nowNs);
   const status = raw.status & ~G_SCAN;
   if (status === G_RUNNING) {
     g.stackError = 'goroutine running on other thread; stack unavailable';
@@ -174,15 +180,16 @@ function buildGoroutine(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs:
     g.stackError = 'no saved context';
     return g;
   }
+  const pcs = tools.pcs;
+  pcs.length = 0;
   try {
-    const res = unwind(ctx.bin.pclntab, ctx.bias, ctx.mem, start, { lo: raw.stackLo, hi: raw.stackHi });
-    const printed = sym.frames(res.frames);
-    g.frames = printed.frames;
-    g.framesElided = printed.elided;
-    g.stackError = res.error;
+    g.stackError = tools.unwinder.walk(ctx.mem, start, { lo: raw.stackLo, hi: raw.stackHi }, pcs);
   } catch (err) {
     if (!(err instanceof MemoryReadError)) throw err;
     g.stackError = `stack unreadable: ${err.message}`;
   }
+  const printed = tools.sym.frames(pcs, tools.unwinder);
+  g.frames = printed.frames;
+  g.framesElided = printed.elided;
   return g;
 }

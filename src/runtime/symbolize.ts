@@ -5,9 +5,15 @@ import type { GoFunc, Pclntab, SourceFrame } from '../binary/pclntab.ts';
 import type { CreatedBy, Frame } from './goroutine.ts';
 import type { RuntimeLayout } from './layout.ts';
 import { frameLimit, funcNameForPrint, showFrame } from './traceback.ts';
-import type { PhysicalFrame } from './unwind.ts';
+import type { Unwinder } from './unwind.ts';
 
 const OLD_MAX_FRAMES = 100;
+const MAX_CACHED_STACKS = 100_000;
+
+export interface PrintedStack {
+  readonly frames: Frame[];
+  readonly elided: boolean;
+}
 
 export class Symbolizer {
   private readonly pctab: Pclntab;
@@ -15,6 +21,8 @@ export class Symbolizer {
   private readonly bias: number;
   private readonly logical = new Map<number, SourceFrame[]>();
   private readonly names = new Map<string, string>();
+  private readonly stacks = new Map<number, { pcs: number[]; printed: PrintedStack }[]>();
+  private readonly creators = new Map<number, CreatedBy | null>();
 
   constructor(pctab: Pclntab, layout: RuntimeLayout, bias: number) {
     this.pctab = pctab;
@@ -40,19 +48,40 @@ export class Symbolizer {
     return printed;
   }
 
-  /** Printed frames, innermost first; `elided` when the runtime would cut the middle. */
-  frames(physical: readonly PhysicalFrame[]): { frames: Frame[]; elided: boolean } {
+  /**
+   * Printed frames of a walked stack (run-time pcs, innermost first);
+   * `elided` when the runtime would cut the middle. Goroutines parked at the
+   * same place share one result, which callers must not modify.
+   */
+  frames(pcs: readonly number[], unwinder: Unwinder): PrintedStack {
+    // A numeric hash with an exact comparison: a string key per goroutine
+    // would be 100k garbage strings per snapshot.
+    const h = hashPcs(pcs);
+    let bucket = this.stacks.get(h);
+    if (bucket) {
+      for (const e of bucket) if (samePcs(e.pcs, pcs)) return e.printed;
+    } else {
+      if (this.stacks.size > MAX_CACHED_STACKS) this.stacks.clear();
+      this.stacks.set(h, (bucket = []));
+    }
+    const printed = this.computeFrames(pcs, unwinder);
+    bucket.push({ pcs: pcs.slice(), printed });
+    return printed;
+  }
+
+  private computeFrames(allPcs: readonly number[], unwinder: Unwinder): PrintedStack {
     const out: Frame[] = [];
     let calleeID = 0; // FuncIDNormal
     // Up to 1.20 the runtime stops after 100 *physical* frames, hidden ones included.
-    const oldLimit = this.layout.goMinor < 21 && physical.length >= OLD_MAX_FRAMES;
-    if (oldLimit) physical = physical.slice(0, OLD_MAX_FRAMES);
-    for (const pf of physical) {
-      for (const sf of this.logicalFrames(pf.fn, pf.lookupPC)) {
+    const oldLimit = this.layout.goMinor < 21 && allPcs.length >= OLD_MAX_FRAMES;
+    const pcs = oldLimit ? allPcs.slice(0, OLD_MAX_FRAMES) : allPcs;
+    for (let i = 0; i < pcs.length; i++) {
+      const fn = unwinder.funcAt(pcs[i]!)!;
+      const physicalOffset = pcs[i]! - this.bias - fn.entry;
+      for (const sf of this.logicalFrames(fn, unwinder.lookupPC(pcs, i))) {
         const callee = calleeID;
         calleeID = sf.funcID;
         if (!showFrame(sf.function, sf.funcID, out.length === 0, callee, this.layout)) continue;
-        const physicalOffset = pf.pc - this.bias - pf.fn.entry;
         out.push({
           function: this.printName(sf.function),
           file: sf.file,
@@ -71,6 +100,12 @@ export class Symbolizer {
   /** printcreatedby: hidden for goroutine 1 and for runtime-internal creators. */
   createdBy(gopc: number, goid: number): CreatedBy | null {
     if (goid === 1 || gopc === 0) return null;
+    let hit = this.creators.get(gopc);
+    if (hit === undefined) this.creators.set(gopc, (hit = this.computeCreatedBy(gopc)));
+    return hit;
+  }
+
+  private computeCreatedBy(gopc: number): CreatedBy | null {
     const link = gopc - this.bias;
     const fn = this.pctab.funcForPC(link);
     if (!fn || !showFrame(fn.name, fn.funcID, false, 0, this.layout)) return null;
@@ -84,4 +119,19 @@ export class Symbolizer {
   functionName(pc: number): string | null {
     return this.pctab.funcForPC(pc - this.bias)?.name ?? null;
   }
+}
+
+function hashPcs(pcs: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (const pc of pcs) {
+    h = Math.imul(h ^ (pc >>> 0), 0x01000193);
+    h = Math.imul(h ^ Math.floor(pc / 0x100000000), 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function samePcs(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

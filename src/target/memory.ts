@@ -33,11 +33,16 @@ interface Chunk { data: Buffer; missing: Set<number> | undefined }
 export class TargetMemory {
   readonly pid: number;
   readCount = 0;
+  /** Offset of the last cachedRef() address in the buffer it returned. */
+  refOffset = 0;
   private fd: number | undefined;
   private readonly startTime: number | undefined;
   private readonly chunkSize: number;
   private readonly maxChunks: number;
   private readonly chunks = new Map<number, Chunk>();
+  // Chunk buffers are recycled across invalidate(): a 100k-goroutine snapshot
+  // reads hundreds of MB and fresh buffers would make the GC the bottleneck.
+  private readonly pool: Buffer[] = [];
 
   constructor(pid: number, opts: MemoryOptions = {}) {
     this.pid = pid;
@@ -77,7 +82,8 @@ export class TargetMemory {
   /**
    * `len` bytes at `addr` through the chunk cache: one consistent pass reads
    * each chunk once; call invalidate() before the next pass. The result may
-   * share memory with the cache: do not modify it.
+   * share memory with the cache: do not modify it, and do not keep it past
+   * invalidate(), which recycles the cache's buffers.
    */
   cached(addr: number, len: number): Buffer {
     checkRange(addr, len);
@@ -95,9 +101,30 @@ export class TargetMemory {
     return out;
   }
 
-  /** Unsigned 64-bit value via the cache (exact below 2^53; larger values lose precision). */
+  /**
+   * Like cached(), without allocating: returns the cache's own buffer and
+   * leaves the offset of `addr` in it in `refOffset`. For hot decoders only;
+   * the buffer is reused after invalidate().
+   */
+  cachedRef(addr: number, len: number): Buffer {
+    checkRange(addr, len);
+    const mask = this.chunkSize - 1;
+    const base = addr - (addr & mask);
+    if (len > 0 && addr + len <= base + this.chunkSize) {
+      const chunk = this.chunk(base);
+      if (chunk.missing) this.slice(base, addr, len); // throws for an unmapped page
+      this.refOffset = addr - base;
+      return chunk.data;
+    }
+    this.refOffset = 0;
+    return this.cached(addr, len);
+  }
+
+  /** Unsigned 64-bit value via the cache; values ≥ 2^53 (never a valid address) come back as -1. */
   u64(addr: number): number {
-    return Number(this.cached(addr, 8).readBigUInt64LE(0));
+    const buf = this.cachedRef(addr, 8);
+    const hi = buf.readUInt32LE(this.refOffset + 4);
+    return hi >= 0x200000 ? -1 : hi * 0x100000000 + buf.readUInt32LE(this.refOffset);
   }
 
   u32(addr: number): number {
@@ -109,6 +136,7 @@ export class TargetMemory {
   }
 
   invalidate(): void {
+    for (const c of this.chunks.values()) if (this.pool.length < this.maxChunks) this.pool.push(c.data);
     this.chunks.clear();
   }
 
@@ -136,7 +164,7 @@ export class TargetMemory {
   private chunk(base: number): Chunk {
     const hit = this.chunks.get(base);
     if (hit) return hit;
-    const data = Buffer.allocUnsafe(this.chunkSize);
+    const data = this.pool.pop() ?? Buffer.allocUnsafe(this.chunkSize);
     let got = this.pread(data, base);
     let missing: Set<number> | undefined;
     if (got < this.chunkSize) {
