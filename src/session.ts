@@ -32,14 +32,22 @@ export class Session {
 
   snapshot(): Snapshot {
     if (this.closed) throw new Error('session is closed');
+    const gone = (cause?: unknown): GtopError =>
+      new GtopError('process-gone', `process ${this.target.pid} exited while gtop was reading it`, { cause });
+    let snap: Snapshot;
     try {
-      return takeSnapshot({ pid: this.target.pid, exe: this.target.exeDisplayName, bin: this.bin, mem: this.mem, bias: this.bias });
+      snap = takeSnapshot({ pid: this.target.pid, exe: this.target.exeDisplayName, bin: this.bin, mem: this.mem, bias: this.bias });
     } catch (err) {
-      if (err instanceof MemoryReadError && !this.target.isAlive()) {
-        throw new GtopError('process-gone', `process ${this.target.pid} exited while gtop was reading it`, { cause: err });
+      if (err instanceof MemoryReadError && !this.target.isAlive()) throw gone(err);
+      if (err instanceof MemoryReadError) {
+        throw new GtopError('internal', `cannot read the goroutines of process ${this.target.pid}: ${err.message}`, { cause: err });
       }
       throw err;
     }
+    // Reads that fail because the process died mid-snapshot look like torn
+    // goroutines; a snapshot of a dead process is not a result.
+    if (!this.target.isAlive()) throw gone();
+    return snap;
   }
 
   close(): void {

@@ -29,7 +29,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const session = Session.open(opts.pid);
   try {
     const snap = session.snapshot();
-    const out = opts.json ? `${JSON.stringify(toJSON(snap, opts), null, 2)}\n` : formatText(snap, opts);
+    const out = opts.json ? `${JSON.stringify(toJSON(snap, opts))}\n` : formatText(snap, opts);
     await new Promise<void>((resolve, reject) => process.stdout.write(out, (err) => (err ? reject(err) : resolve())));
   } finally {
     session.close();

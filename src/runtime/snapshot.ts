@@ -5,7 +5,7 @@
 // goroutines cost a few thousand syscalls, not a few hundred thousand.
 import type { BinaryInfo } from '../binary/index.ts';
 import { MemoryReadError } from '../errors.ts';
-import type { TargetMemory } from '../target/memory.ts';
+import { ProcessGoneError, type TargetMemory } from '../target/memory.ts';
 import { type Goroutine, type Snapshot, G_COPYSTACK, G_DEAD, G_DEADEXTRA, G_LEAKED, G_RUNNING, G_SCAN, G_SYSCALL, G_WAITING, STATUS_NAMES } from './goroutine.ts';
 import { readLabels } from './labels.ts';
 import { type RawG, decodeG, sameG, validateG } from './rawg.ts';
@@ -112,7 +112,8 @@ function readG(ctx: SnapshotContext, addr: number): RawG | undefined {
     const raw = decodeG(buf, ctx.mem.refOffset, addr, ctx.bin.layout);
     return validateG(raw, ctx.bin.layout.goMinor) ? raw : undefined;
   } catch (err) {
-    if (err instanceof MemoryReadError) return undefined;
+    // Unmapped or torn: this G is skipped. A dead process is not a torn read.
+    if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return undefined;
     throw err;
   }
 }
@@ -185,7 +186,7 @@ function buildGoroutine(ctx: SnapshotContext, tools: Tools, raw: RawG, nowNs: nu
   try {
     g.stackError = tools.unwinder.walk(ctx.mem, start, { lo: raw.stackLo, hi: raw.stackHi }, pcs);
   } catch (err) {
-    if (!(err instanceof MemoryReadError)) throw err;
+    if (!(err instanceof MemoryReadError) || err instanceof ProcessGoneError) throw err;
     g.stackError = `stack unreadable: ${err.message}`;
   }
   const printed = tools.sym.frames(pcs, tools.unwinder);
