@@ -69,7 +69,8 @@ export class Pclntab {
   private byName: Map<string, number> | undefined;
   private readonly tables: PcTableCache;
   private readonly frameCache = new Map<number, SourceFrame[]>();
-  private gofunc: number | undefined;
+  /** moduledata.gofunc: base of funcdata offsets (1.18+). */
+  private readonly gofunc: number | undefined;
 
   private constructor(elf: ElfFile, l: PclnLayout, textStart: number, gofunc: number | undefined) {
     this.elf = elf;
@@ -98,6 +99,7 @@ export class Pclntab {
     return new Pclntab(elf, l, textStart, gofunc);
   }
 
+  /** The function containing a link-time pc (runtime findfunc), by binary search over functab. */
   funcForPC(pc: number): GoFunc | undefined {
     const e = this.entries;
     const n = this.count;
@@ -112,6 +114,7 @@ export class Pclntab {
     return this.func(lo);
   }
 
+  /** By raw pclntab name; works without .symtab (the index is built on first use). */
   funcByName(name: string): GoFunc | undefined {
     if (!this.byName) {
       const m = new Map<string, number>();
@@ -132,6 +135,7 @@ export class Pclntab {
     }
   }
 
+  /** pcsp at pc: bytes between SP and the return address slot; undefined outside fn or without a value. */
   spDelta(fn: GoFunc, pc: number): number | undefined {
     const f = this.own(fn, pc);
     if (!f) return undefined;
@@ -139,11 +143,19 @@ export class Pclntab {
     return v === undefined || v < 0 ? undefined : v;
   }
 
+  /** Position of the physical function's code at pc (innermost inlined position, no expansion). */
   fileLine(fn: GoFunc, pc: number): { file: string; line: number } | undefined {
     const f = this.own(fn, pc);
     return f ? this.fileLineOf(f, pc) : undefined;
   }
 
+  /**
+   * Logical frames at pc, innermost first, inlined ones expanded exactly as
+   * the runtime's traceback does; the last element is the physical function.
+   * No frames are hidden (wrappers etc. carry their funcID for the caller to
+   * decide); names are raw (see funcNameForPrint). Unknown positions are
+   * "?":0 like the runtime's. Results are cached per pc: do not mutate them.
+   */
   frames(fn: GoFunc, pc: number): SourceFrame[] {
     const f = this.own(fn, pc);
     if (!f) return [];

@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { isSupportedGo, parseGoVersion, readBuildInfo } from '../../src/binary/buildinfo.ts';
 import { ElfFile } from '../../src/binary/elf.ts';
 import { BinaryFormatError, GtopError } from '../../src/errors.ts';
-import { ALL_TOOLCHAINS, buildFixture, buildInfoTruth, VARIANTS, withoutSections } from './fixtures-static.ts';
+import { ALL_TOOLCHAINS, fixture, fixtures, buildInfoTruth, VARIANTS, withoutSections } from './fixtures-static.ts';
 
 for (const tc of ALL_TOOLCHAINS) {
-  test(`go${tc}: readBuildInfo matches debug/buildinfo`, (t) => {
+  test(`go${tc}: readBuildInfo matches debug/buildinfo`, async (t) => {
+    await fixtures(tc);
     for (const v of VARIANTS) {
-      const bin = buildFixture(tc, v);
+      const bin = await fixture(tc, v);
       const truth = buildInfoTruth(bin);
       const elf = ElfFile.parse(readFileSync(bin));
       for (const e of [elf, withoutSections(elf)]) {
@@ -37,7 +38,7 @@ for (const tc of ALL_TOOLCHAINS) {
   });
 }
 
-test('parseGoVersion is tolerant of release, devel and experiment forms', (t) => {
+test('parseGoVersion is tolerant of release, devel and experiment forms', async (t) => {
   t.deepEqual(parseGoVersion('go1.20'), { minor: 20, patch: 0 });
   t.deepEqual(parseGoVersion('go1.22.12'), { minor: 22, patch: 12 });
   t.deepEqual(parseGoVersion('go1.21.0 X:loopvar'), { minor: 21, patch: 0 });
@@ -48,20 +49,20 @@ test('parseGoVersion is tolerant of release, devel and experiment forms', (t) =>
   t.true(err instanceof GtopError && err.kind === 'unsupported-go');
 });
 
-test('isSupportedGo covers 1.19 to 1.26', (t) => {
+test('isSupportedGo covers 1.19 to 1.26', async (t) => {
   t.deepEqual([17, 18, 19, 22, 26, 27].map(isSupportedGo), [false, false, true, true, true, false]);
   t.false(isSupportedGo(Number.NaN));
 });
 
-test('not a Go executable → GtopError not-go', (t) => {
+test('not a Go executable → GtopError not-go', async (t) => {
   for (const elf of [ElfFile.parse(readFileSync('/bin/true')), withoutSections(ElfFile.parse(readFileSync('/bin/true')))]) {
     const err = t.throws(() => readBuildInfo(elf));
     t.true(err instanceof GtopError && err.kind === 'not-go', String(err));
   }
 });
 
-test('corrupted build info → BinaryFormatError, or not-go once the magic is gone', (t) => {
-  const elf = ElfFile.parse(readFileSync(buildFixture('1.26', 'plain')));
+test('corrupted build info → BinaryFormatError, or not-go once the magic is gone', async (t) => {
+  const elf = ElfFile.parse(readFileSync(await fixture('1.26', 'plain')));
   const sec = elf.section('.go.buildinfo')!;
   // A huge uvarint length for the version string.
   const huge = Buffer.from(elf.data);

@@ -2,15 +2,20 @@
 // variants (plain, `-s -w`, PIE), into .cache/static/, and computes ground
 // truth with Go's own debug/gosym and with the program's own
 // runtime.CallersFrames. Builds are cached by (toolchain, variant, source hash).
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ElfFile } from '../../src/binary/elf.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CACHE = path.join(ROOT, '.cache/static');
+// Test files run in parallel workers that may need the same fixture: one
+// builds it under a lock, writing a per-process temporary name, then renames.
+const TMP = `.tmp${process.pid}`;
+const execFileAsync = promisify(execFile);
 
 /** Toolchains of the support matrix; 1.19 is Debian's, 1.26 the system go. */
 export const TOOLCHAINS = ['1.19', '1.20', '1.21', '1.22', '1.23', '1.24', '1.25', '1.26'] as const;
@@ -206,12 +211,60 @@ function hash(...parts: (string | Record<string, string>)[]): string {
   return h.digest('hex').slice(0, 12);
 }
 
-function writeModule(dir: string, files: Record<string, string>): void {
-  if (existsSync(path.join(dir, 'go.mod'))) return;
-  mkdirSync(`${dir}.tmp`, { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(`${dir}.tmp`, name), text);
-  writeFileSync(path.join(`${dir}.tmp`, 'go.mod'), 'module example.com/fixture\n\ngo 1.19\n');
-  renameSync(`${dir}.tmp`, dir);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const LOCK_STALE_MS = 20 * 60_000;
+
+function lockIsStale(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') return false;
+    // No pid yet (just created) or the owner is gone: stale only when old, or when the owner died.
+    try {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH' || Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Makes `file` once across the parallel test workers: a lock directory
+ * beside it, `make` writes `tmp`, which is renamed into place.
+ */
+async function ensure(file: string, make: (tmp: string) => Promise<void>): Promise<void> {
+  const lock = `${file}.lock`;
+  while (!existsSync(file)) {
+    try {
+      mkdirSync(path.dirname(lock), { recursive: true });
+      mkdirSync(lock);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (lockIsStale(lock)) rmSync(lock, { recursive: true, force: true });
+      else await sleep(300);
+      continue;
+    }
+    try {
+      writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      if (!existsSync(file)) {
+        const tmp = `${file}${TMP}`;
+        await make(tmp);
+        renameSync(tmp, file);
+      }
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+async function writeModule(dir: string, files: Record<string, string>): Promise<void> {
+  await ensure(dir, async (tmp) => {
+    mkdirSync(tmp, { recursive: true });
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(tmp, name), text);
+    writeFileSync(path.join(tmp, 'go.mod'), 'module example.com/fixture\n\ngo 1.19\n');
+  });
 }
 
 function goEnv(tc: Toolchain): NodeJS.ProcessEnv {
@@ -220,48 +273,80 @@ function goEnv(tc: Toolchain): NodeJS.ProcessEnv {
   return { ...process.env, GOTOOLCHAIN: GOTOOLCHAIN[tc], GOFLAGS, CGO_ENABLED: '0' };
 }
 
-function goBuild(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
+async function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   try {
-    execFileSync(go, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { stdout } = await execFileAsync(cmd, args, { ...opts, encoding: 'utf8', maxBuffer: 1 << 28 });
+    return stdout;
   } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`${go} ${args.join(' ')} (GOTOOLCHAIN=${env['GOTOOLCHAIN']}) failed: ${stderr}`);
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`${cmd} ${args.join(' ')} (GOTOOLCHAIN=${opts.env?.['GOTOOLCHAIN'] ?? '-'}) failed: ${stderr || String(err)}`);
   }
 }
 
-/** Builds (or reuses) the program with one toolchain and variant; returns the binary's path. */
-export function buildFixture(tc: Toolchain, variant: Variant): string {
-  const key = hash(PROGRAM, goEnv(tc)['GOFLAGS']!);
-  const out = path.join(CACHE, `prog-${key}-go${tc}-${variant}`);
-  if (existsSync(out)) return out;
+function binaryPath(tc: Toolchain, variant: Variant): string {
+  return path.join(CACHE, `prog-${hash(PROGRAM, goEnv(tc)['GOFLAGS']!)}-go${tc}-${variant}`);
+}
+
+async function build(tc: Toolchain, variant: Variant): Promise<string> {
+  const out = binaryPath(tc, variant);
   const src = path.join(CACHE, `src-${hash(PROGRAM)}`);
-  writeModule(src, PROGRAM);
-  const args = ['build', '-o', `${out}.tmp`];
-  if (variant === 'stripped') args.push('-ldflags=-s -w');
-  if (variant === 'pie' || variant === 'pie-ext') args.push('-buildmode=pie');
-  if (variant === 'pie-ext') args.push('-ldflags=-linkmode=external');
-  args.push('.');
-  goBuild(goBinary(tc), args, src, { ...goEnv(tc), CGO_ENABLED: variant === 'pie-ext' ? '1' : '0' });
-  renameSync(`${out}.tmp`, out);
+  await writeModule(src, PROGRAM);
+  await ensure(out, async (tmp) => {
+    const args = ['build', '-o', tmp];
+    if (variant === 'stripped') args.push('-ldflags=-s -w');
+    if (variant === 'pie' || variant === 'pie-ext') args.push('-buildmode=pie');
+    if (variant === 'pie-ext') args.push('-ldflags=-linkmode=external');
+    args.push('.');
+    await run(goBinary(tc), args, { cwd: src, env: { ...goEnv(tc), CGO_ENABLED: variant === 'pie-ext' ? '1' : '0' } });
+  });
   return out;
 }
 
-function cached(file: string, make: () => string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8');
-  const text = make();
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-  return text;
+const TRUTH_DIR = path.join(CACHE, `truth-${hash(TRUTH)}`);
+const TRUTH_BIN = path.join(TRUTH_DIR, 'truth');
+
+async function buildTruthTool(): Promise<void> {
+  await writeModule(TRUTH_DIR, { 'main.go': TRUTH });
+  await ensure(TRUTH_BIN, (tmp) => run('go', ['build', '-o', tmp, '.'], { cwd: TRUTH_DIR, env: goEnv('1.26') }).then(() => {}));
 }
 
-function truthTool(): string {
-  const dir = path.join(CACHE, `truth-${hash(TRUTH)}`);
-  const bin = path.join(dir, 'truth');
-  if (existsSync(bin)) return bin;
-  writeModule(dir, { 'main.go': TRUTH });
-  goBuild('go', ['build', '-o', `${bin}.tmp`, '.'], dir, goEnv('1.26'));
-  renameSync(`${bin}.tmp`, bin);
-  return bin;
+async function ensureOutput(file: string, cmd: string, args: string[]): Promise<void> {
+  await ensure(file, async (tmp) => writeFileSync(tmp, await run(cmd, args)));
+}
+
+// One build at a time per worker (go build already uses every core).
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * The program built with one toolchain and variant, plus its cached ground
+ * truth (its own output, debug/gosym, debug/buildinfo). Asynchronous so that
+ * the test runner sees progress during cold builds.
+ */
+export function fixture(tc: Toolchain, variant: Variant): Promise<string> {
+  const bin = binaryPath(tc, variant);
+  const outputs = [bin, `${bin}.run.txt`, `${bin}.buildinfo.json`, ...(variant === 'stripped' ? [] : [`${bin}.gosym.txt`])];
+  if (outputs.every((f) => existsSync(f))) return Promise.resolve(bin);
+  const job = queue.then(async () => {
+    await buildTruthTool();
+    const bin = await build(tc, variant);
+    await ensureOutput(`${bin}.run.txt`, bin, []);
+    await ensureOutput(`${bin}.buildinfo.json`, TRUTH_BIN, ['buildinfo', bin]);
+    if (variant !== 'stripped') await ensureOutput(`${bin}.gosym.txt`, TRUTH_BIN, [bin]);
+    return bin;
+  });
+  queue = job.catch(() => {});
+  return job;
+}
+
+/** Every variant for one toolchain, queued together so that a test's builds run back to back. */
+export async function fixtures(tc: Toolchain): Promise<Record<Variant, string>> {
+  const bins = await Promise.all(VARIANTS.map((v) => fixture(tc, v)));
+  return Object.fromEntries(VARIANTS.map((v, i) => [v, bins[i]!])) as Record<Variant, string>;
+}
+
+function cachedText(file: string): string {
+  if (!existsSync(file)) throw new Error(`${file} missing: call fixture() first`);
+  return readFileSync(file, 'utf8');
 }
 
 export interface GosymTruth {
@@ -272,8 +357,7 @@ export interface GosymTruth {
 
 /** debug/gosym's view of an unstripped binary. */
 export function gosymTruth(binary: string): GosymTruth {
-  const text = cached(`${binary}.gosym.txt`, () =>
-    execFileSync(truthTool(), [binary], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  const text = cachedText(`${binary}.gosym.txt`);
   const truth: GosymTruth = { text: 0, funcs: [], lines: [] };
   for (const line of text.split('\n')) {
     const f = line.split(' ');
@@ -293,7 +377,7 @@ export interface BuildInfoTruth {
 
 /** debug/buildinfo.ReadFile of a binary. */
 export function buildInfoTruth(binary: string): BuildInfoTruth {
-  const text = cached(`${binary}.buildinfo.json`, () => execFileSync(truthTool(), ['buildinfo', binary], { encoding: 'utf8' }));
+  const text = cachedText(`${binary}.buildinfo.json`);
   return JSON.parse(text) as BuildInfoTruth;
 }
 
@@ -305,7 +389,7 @@ export interface CapturedStack {
 
 /** What the program itself printed from runtime.Callers / CallersFrames, and main.outer's loaded entry. */
 export function runFixture(binary: string): { stacks: CapturedStack[]; outer: number } {
-  const text = cached(`${binary}.run.txt`, () => execFileSync(binary, { encoding: 'utf8' }));
+  const text = cachedText(`${binary}.run.txt`);
   const stacks: CapturedStack[] = [];
   let outer = 0;
   for (const line of text.split('\n')) {
@@ -332,18 +416,12 @@ export function withoutSections(elf: ElfFile): ElfFile {
 }
 
 /** Builds everything up front (run directly: `node --import=tsx test/unit/fixtures-static.ts`). */
-export function buildAll(log: (s: string) => void = () => {}): void {
+export async function buildAll(log: (s: string) => void = () => {}): Promise<void> {
   for (const tc of ALL_TOOLCHAINS) {
-    for (const v of VARIANTS) {
-      const bin = buildFixture(tc, v);
-      runFixture(bin);
-      if (v !== 'stripped') gosymTruth(bin);
-      buildInfoTruth(bin);
-      log(`go${tc} ${v}: ${bin}`);
-    }
+    for (const v of VARIANTS) log(`go${tc} ${v}: ${await fixture(tc, v)}`);
   }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  buildAll((s) => console.log(s));
+  await buildAll((s) => console.log(s));
 }
