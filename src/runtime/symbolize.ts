@@ -91,7 +91,8 @@ export class Symbolizer {
         });
       }
     }
-    if (oldLimit) return { frames: out, elided: true };
+    // …and prints its marker only when 100 frames were actually printed.
+    if (oldLimit) return { frames: out, elided: out.length >= OLD_MAX_FRAMES };
     const { head, tail } = frameLimit(this.layout.goMinor);
     if (out.length <= head + tail) return { frames: out, elided: false };
     return { frames: [...out.slice(0, head), ...(tail > 0 ? out.slice(out.length - tail) : [])], elided: true };
