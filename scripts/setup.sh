@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
-APT_PACKAGES=(clang llvm libbpf-dev bpftool golang-1.19-go tmux bpftrace wrk)
-# Keep in step with test/helpers/toolchains.ts (1.19 is Debian's, 1.26 the system go).
-GO_TOOLCHAINS=(go1.20.14 go1.21.13 go1.22.12 go1.23.12 go1.24.13 go1.25.14)
+APT_PACKAGES=(gcc clang llvm libbpf-dev bpftool golang-1.19-go tmux bpftrace wrk)
+# Keep in step with test/helpers/toolchains.ts (1.19 is Debian's, 1.26 the system go);
+# go1.17.13 is outside the support matrix: the pclntab/buildinfo tests read its older formats.
+GO_TOOLCHAINS=(go1.17.13 go1.20.14 go1.21.13 go1.22.12 go1.23.12 go1.24.13 go1.25.14)
 GO119=/usr/lib/go-1.19/bin/go
 SYSTEM_GO_MINOR=26
 

@@ -68,6 +68,14 @@ for (const tc of selectedToolchains()) {
       t.deepEqual(errors, []);
       // System goroutines are hidden by default, as in the runtime's dump.
       t.false(snap.goroutines.some((g) => g.system));
+      // pprof labels: a sorted slice from Go 1.24 (readable), a map before (left out).
+      const labelled = snap.goroutines.filter((g) => Object.keys(g.labels).length > 0);
+      if (tc.minor >= 24) {
+        t.deepEqual(labelled.map((g) => g.labels), [{ gtop: 'labelled' }]);
+        t.true(labelled[0]!.frames.some((f) => f.function === 'runtime/pprof.Do'), 'the labelled goroutine runs under pprof.Do');
+      } else {
+        t.deepEqual(labelled, []);
+      }
       const blocked = stable.filter((o) => !ACTIVE.has(o.status)).length;
       t.log(`${stable.length} stable goroutines (${blocked} blocked) matched`);
     });
