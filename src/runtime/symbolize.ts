@@ -4,7 +4,7 @@
 import type { GoFunc, Pclntab, SourceFrame } from '../binary/pclntab.ts';
 import type { CreatedBy, Frame } from './goroutine.ts';
 import type { RuntimeLayout } from './layout.ts';
-import { frameLimit, funcNameForPrint, showFrame } from './traceback.ts';
+import { frameLimit, printedFuncName, showFrame } from './traceback.ts';
 import type { Unwinder } from './unwind.ts';
 
 const OLD_MAX_FRAMES = 100;
@@ -42,7 +42,7 @@ export class Symbolizer {
   private printName(name: string): string {
     let printed = this.names.get(name);
     if (printed === undefined) {
-      printed = funcNameForPrint(name, this.layout.goMinor);
+      printed = printedFuncName(name);
       this.names.set(name, printed);
     }
     return printed;

@@ -1,6 +1,7 @@
 // The runtime's rules for what a printed traceback shows (traceback.go:
 // showfuncinfo, isExportedRuntime, funcNamePiecesForPrint, isSystemGoroutine),
 // so that gtop prints the same frames as /debug/pprof/goroutine?debug=2.
+import { funcNameForPrint } from '../binary/pclntab.ts';
 import type { RuntimeLayout } from './layout.ts';
 
 /** Exported runtime functions and methods on exported types are shown (runtime.Goexit). */
@@ -29,14 +30,9 @@ export function showFrame(name: string, funcID: number, firstFrame: boolean, cal
   return name.includes('.') && (!name.startsWith('runtime.') || isExportedRuntime(name));
 }
 
-/** Name as printed: generics become F[...] from Go 1.21, gopanic prints as panic. */
-export function funcNameForPrint(name: string, goMinor: number): string {
-  if (name === 'runtime.gopanic') return 'panic';
-  if (goMinor < 21) return name;
-  const open = name.indexOf('[');
-  const close = name.lastIndexOf(']');
-  if (open < 0 || close <= open) return name;
-  return `${name.slice(0, open)}[...]${name.slice(close + 1)}`;
+/** Name as printed: generic shapes become F[...] (pclntab's funcNameForPrint), gopanic prints as panic. */
+export function printedFuncName(name: string): string {
+  return name === 'runtime.gopanic' ? 'panic' : funcNameForPrint(name);
 }
 
 const USER_RUNTIME_STARTS = new Set(['runtime.main', 'runtime.corostart', 'runtime.handleAsyncEvent']);
