@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { type BinaryInfo, loadBinary } from '../../src/binary/index.ts';
@@ -218,4 +219,58 @@ test.serial('closing twice and attaching a closed session are safe', async (t) =
   t.deepEqual(s.poll(), []);
   t.throws(() => s.attach(attachTarget(proc, info)), { message: /closed session/ });
   assertUnpatched(t, ev.pid, proc.loadBias(info.elf), info, sites);
+});
+
+test.serial('a failing attach names the step and leaves nothing attached', async (t) => {
+  requireBpf();
+  const tc = selectedToolchains().at(-1)!;
+  const bin = await buildFixture('events', tc, { stripped: false, pie: false });
+  const ev = await startEvents(t, bin);
+  const proc = openTarget(ev.pid);
+  const info = loadBinary(proc.exePath);
+  const s = ProbeSession.open();
+  // A pid that cannot exist (above PID_MAX_LIMIT): perf_event_open fails with ESRCH.
+  const err = t.throws(() => s.attach({ ...attachTarget(proc, info), pid: (1 << 22) + 1 }));
+  t.regex(err!.message, /^failed to attach uprobe runtime\.gopark\+0x[0-9a-f]+: ESRCH/);
+  t.deepEqual(s.poll(), [], 'the session closed itself');
+  s.close();
+  // Nothing was left patched by the half-done attach.
+  const fn = info.pclntab.funcByName('runtime.gopark')!;
+  const code = info.elf.readVaddr(fn.entry, fn.end - fn.entry);
+  t.deepEqual(readMem(ev.pid, proc.loadBias(info.elf) + fn.entry, code.length), code);
+});
+
+test.serial('SIGKILL of the tracer releases every probe (links are only fds, never pinned)', async (t) => {
+  requireBpf();
+  const tc = selectedToolchains().at(-1)!;
+  const bin = await buildFixture('events', tc, { stripped: false, pie: false });
+  const ev = await startEvents(t, bin);
+  // Imports resolve against the cwd: this test's folder.
+  const code = `
+    import { loadBinary } from '../../src/binary/index.ts';
+    import { ProbeSession } from '../../src/bpf/session.ts';
+    import { attachTarget } from '../../src/bpf/target.ts';
+    import { openTarget } from '../../src/target/process.ts';
+    const proc = openTarget(${ev.pid});
+    const s = ProbeSession.open();
+    const sites = s.attach(attachTarget(proc, loadBinary(proc.exePath)));
+    console.log(JSON.stringify(sites.map((x) => [x.vaddr, x.bytes])));
+    setInterval(() => s.poll(), 50);
+  `;
+  const tracer = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', code], { cwd: path.dirname(fileURLToPath(import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { tracer.kill('SIGKILL'); });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: tracer.stdout! }).once('line', resolve);
+    tracer.once('exit', (c) => reject(new Error(`tracer exited with ${c}`)));
+  });
+  const sites = JSON.parse(first) as [number, string][];
+  const proc = openTarget(ev.pid);
+  const bias = proc.loadBias(loadBinary(proc.exePath).elf);
+  t.true(sites.every(([vaddr]) => readMem(ev.pid, bias + vaddr, 1)[0] === 0xcc), 'probes installed');
+  const exited = new Promise((r) => tracer.once('exit', r));
+  tracer.kill('SIGKILL');
+  await exited;
+  for (const [vaddr, bytes] of sites) t.is(readMem(ev.pid, bias + vaddr, bytes.length / 2).toString('hex'), bytes);
+  ev.send('churn 10');
+  await ev.line(/^churn parent=\d+ n=10$/);
 });
