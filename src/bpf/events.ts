@@ -73,6 +73,8 @@ const SIZE_BY_KIND: Record<number, number> = {
   [EVENT_KIND.exit]: LAYOUT.exit.size, [EVENT_KIND.makechan]: LAYOUT.makechan.size,
 };
 
+const { header: H, park: PARK, ready: READY, create: CREATE, exit: EXIT, makechan: MAKECHAN } = LAYOUT;
+
 /** u64 as a number: goids, ns timestamps and user addresses stay below 2^53. */
 function u64(v: DataView, o: number): number {
   return v.getUint32(o, true) + v.getUint32(o + 4, true) * 0x1_0000_0000;
@@ -102,19 +104,19 @@ export class EventDecoder {
       return undefined;
     }
     this.decoded++;
-    const h = LAYOUT.header;
-    const base = { site: v.getUint16(off + h.site, true), tid: v.getUint32(off + h.tid, true), ts: u64(v, off + h.ts), goid: u64(v, off + h.goid) };
+    // Literal objects per kind (no spread): this runs for every event.
+    const site = v.getUint16(off + H.site, true), tid = v.getUint32(off + H.tid, true), ts = u64(v, off + H.ts), goid = u64(v, off + H.goid);
     switch (kind) {
       case EVENT_KIND.park:
-        return { kind: 'park', ...base, lock: u64(v, off + LAYOUT.park.lock), stackId: v.getInt32(off + LAYOUT.park.stack_id, true), reason: v.getUint8(off + LAYOUT.park.reason) };
+        return { kind: 'park', site, tid, ts, goid, lock: u64(v, off + PARK.lock), stackId: v.getInt32(off + PARK.stack_id, true), reason: v.getUint8(off + PARK.reason) };
       case EVENT_KIND.ready:
-        return { kind: 'ready', ...base, waker: u64(v, off + LAYOUT.ready.waker), parkedNs: u64(v, off + LAYOUT.ready.parked_ns) };
+        return { kind: 'ready', site, tid, ts, goid, waker: u64(v, off + READY.waker), parkedNs: u64(v, off + READY.parked_ns) };
       case EVENT_KIND.create:
-        return { kind: 'create', ...base, parent: u64(v, off + LAYOUT.create.parent), gopc: u64(v, off + LAYOUT.create.gopc), startpc: u64(v, off + LAYOUT.create.startpc) };
+        return { kind: 'create', site, tid, ts, goid, parent: u64(v, off + CREATE.parent), gopc: u64(v, off + CREATE.gopc), startpc: u64(v, off + CREATE.startpc) };
       case EVENT_KIND.exit:
-        return { kind: 'exit', ...base, lifetimeNs: u64(v, off + LAYOUT.exit.lifetime_ns) };
+        return { kind: 'exit', site, tid, ts, goid, lifetimeNs: u64(v, off + EXIT.lifetime_ns) };
       default:
-        return { kind: 'makechan', ...base, chan: u64(v, off + LAYOUT.makechan.chan), callerPc: u64(v, off + LAYOUT.makechan.caller_pc) };
+        return { kind: 'makechan', site, tid, ts, goid, chan: u64(v, off + MAKECHAN.chan), callerPc: u64(v, off + MAKECHAN.caller_pc) };
     }
   }
 
