@@ -20,6 +20,11 @@ export class BpfError extends GtopError {
 
 export function errnoName(errno: number): string {
   for (const [name, value] of Object.entries(constants.errno)) if (value === errno) return name;
+  // libbpf's own codes (LIBBPF_ERRNO__FORMAT = 4001, …) only libbpf can name.
+  if (errno >= 4000 && lib) {
+    const buf = Buffer.alloc(256);
+    if ((lib.f.strerror(errno, buf, buf.length) as number) === 0) return `${buf.toString('utf8', 0, buf.indexOf(0))} (libbpf error ${errno})`;
+  }
   return `errno ${errno}`;
 }
 
@@ -73,6 +78,7 @@ function bind(bpf: koffi.IKoffiLib, libc: koffi.IKoffiLib) {
     lookup_elem: bpf.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
     lookup_batch: bpf.func('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)'),
     num_cpus: bpf.func('int libbpf_num_possible_cpus(void)'),
+    strerror: bpf.func('int libbpf_strerror(int err, char *buf, size_t size)'),
     set_print: bpf.func('void *libbpf_set_print(libbpf_print_fn *fn)'),
     vsnprintf: libc.func('int vsnprintf(char *buf, size_t size, void *fmt, void *ap)'),
     mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import koffi from 'koffi';
 import { COUNTER, COUNTER_SLOTS, EVENT_KIND, HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, STACK_DEPTH } from '../../src/bpf/events.ts';
-import { libbpf } from '../../src/bpf/libbpf.ts';
+import { BpfError, libbpf } from '../../src/bpf/libbpf.ts';
 import { ProbeSession } from '../../src/bpf/session.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,4 +100,14 @@ test('the committed bpf/gtop.bpf.o opens with libbpf and has every map and progr
   s.close();
   s.close(); // idempotent
   t.pass();
+});
+
+test('open failures name the step and the error, with libbpf log routed to the sink', (t) => {
+  const logs: string[] = [];
+  const e1 = t.throws(() => ProbeSession.open({ objectPath: '/nonexistent/gtop.bpf.o', log: (_l, m) => logs.push(m) }), { instanceOf: BpfError });
+  t.regex(e1!.message, /^failed to open BPF object \/nonexistent\/gtop\.bpf\.o: ENOENT/);
+  t.is(e1!.errno, 2);
+  const e2 = t.throws(() => ProbeSession.open({ objectPath: fileURLToPath(import.meta.url), log: (_l, m) => logs.push(m) }), { instanceOf: BpfError });
+  t.regex(e2!.message, /BPF object format invalid \(libbpf error 4001\)/);
+  t.true(logs.some((l) => l.includes('not a proper ELF object')), logs.join('\n'));
 });
