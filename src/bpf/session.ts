@@ -102,6 +102,7 @@ export class ProbeSession {
   private siteList: SiteInfo[] = [];
   private readonly decoder = new EventDecoder();
   private state: 'open' | 'attached' | 'closed' = 'open';
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(obj: BpfObject, opts: SessionOptions) {
     this.obj = obj;
@@ -209,6 +210,25 @@ export class ProbeSession {
     return this.siteList;
   }
 
+  /**
+   * Polls on a timer (unref'd, so it never keeps the process alive) and
+   * hands each non-empty batch to `onEvents`; stopped by the returned
+   * function or close(). At most `maxPerTick` records per tick keep the
+   * event loop responsive; the rest wait for the next tick.
+   */
+  subscribe(onEvents: (events: BpfEvent[]) => void, opts: { intervalMs?: number; maxPerTick?: number } = {}): () => void {
+    const timer = setInterval(() => {
+      const evs = this.poll(opts.maxPerTick ?? 50_000);
+      if (evs.length > 0) onEvents(evs);
+    }, opts.intervalMs ?? 20);
+    timer.unref();
+    this.timers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.timers.delete(timer);
+    };
+  }
+
   /** Decodes up to `max` pending ring-buffer records. */
   poll(max = 10_000): BpfEvent[] {
     const out: BpfEvent[] = [];
@@ -268,6 +288,8 @@ export class ProbeSession {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    for (const t of this.timers) clearInterval(t);
+    this.timers.clear();
     const { f } = libbpf();
     for (const l of this.links.splice(0)) f.link_destroy(l);
     this.ring?.close();
