@@ -3,15 +3,23 @@
 // prints the wall time and the target's longest scheduling stall while it ran
 // (measured inside the target by a 1 ms ticker), plus the idle stall baseline.
 //
-//   node --import=tsx bench/snapshot.ts [N ...]     (default: 10000 100000)
+//   npm run build && node dist/bench/snapshot.js [N ...]   (default: 10000 100000)
+//   (node --import=tsx bench/snapshot.ts works too, slower by tsx's transforms)
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Session } from '../src/session.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+// The repository root, whether run from bench/ or from dist/bench/.
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(`${dir}/package.json`)) dir = dirname(dir);
+  return `${dir}/`;
+}
+const root = repoRoot();
 const out = `${root}.cache/bench`;
 
 function build(): string {

@@ -81,3 +81,16 @@ export function sameG(a: RawG, b: RawG): boolean {
   return a.schedSp === b.schedSp && a.schedPc === b.schedPc && a.syscallsp === b.syscallsp && a.syscallpc === b.syscallpc &&
     a.stackLo === b.stackLo && a.stackHi === b.stackHi && a.waitreason === b.waitreason;
 }
+
+/**
+ * sameG against a fresh read, straight from the cache buffer: the second
+ * pass over 100k goroutines must not allocate a RawG per goroutine.
+ */
+export function unchangedAt(b: Buffer, o: number, a: RawG, layout: RuntimeLayout): boolean {
+  const g = layout.g;
+  if (word(b, o + g.goid) !== a.goid || b.readUInt32LE(o + g.atomicstatus) !== a.status) return false;
+  if ((a.status & ~G_SCAN) === 2 || (a.status & ~G_SCAN) === 6) return true; // running or dead: no stack was walked
+  return word(b, o + g.schedSp) === a.schedSp && word(b, o + g.schedPc) === a.schedPc &&
+    word(b, o + g.syscallsp) === a.syscallsp && word(b, o + g.syscallpc) === a.syscallpc &&
+    word(b, o + g.stackLo) === a.stackLo && word(b, o + g.stackHi) === a.stackHi && b.readUInt8(o + g.waitreason) === a.waitreason;
+}

@@ -8,9 +8,8 @@ import { MemoryReadError } from '../errors.ts';
 import { ProcessGoneError, type TargetMemory } from '../target/memory.ts';
 import { type Goroutine, type Snapshot, G_COPYSTACK, G_DEAD, G_DEADEXTRA, G_LEAKED, G_RUNNING, G_SCAN, G_SYSCALL, G_WAITING, STATUS_NAMES } from './goroutine.ts';
 import { readLabels } from './labels.ts';
-import { type RawG, decodeG, sameG, validateG } from './rawg.ts';
+import { type RawG, decodeG, sameG, unchangedAt, validateG } from './rawg.ts';
 import { Symbolizer } from './symbolize.ts';
-import { isSystemGoroutine } from './traceback.ts';
 import { Unwinder } from './unwind.ts';
 
 const MAX_ALLGLEN = 50_000_000;
@@ -20,7 +19,10 @@ export interface SnapshotContext {
   pid: number;
   exe: string;
   bin: BinaryInfo;
+  /** Stacks and everything else: dense, read in large chunks. */
   mem: TargetMemory;
+  /** g structs: sparse in the heap (a few per span), read in page-sized chunks. */
+  gmem: TargetMemory;
   bias: number;
 }
 
@@ -42,35 +44,45 @@ function toolsFor(bin: BinaryInfo, bias: number): Tools {
 
 export function takeSnapshot(ctx: SnapshotContext): Snapshot {
   const started = performance.now();
-  const reads0 = ctx.mem.readCount;
+  const reads0 = readCount(ctx);
   const takenAt = new Date();
   const nowNs = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, the clock of the runtime's nanotime
   const gptrs = readAllgs(ctx);
   const tools = toolsFor(ctx.bin, ctx.bias);
 
-  ctx.mem.invalidate();
-  const first: (RawG | undefined)[] = gptrs.map((addr) => readG(ctx, addr));
-  const built: (Goroutine | undefined)[] = first.map((raw) => (raw ? buildGoroutine(ctx, tools, raw, nowNs) : undefined));
+  invalidate(ctx);
+  // Everything is read in address order so each cache chunk is read once per
+  // pass whatever the cache size (allgs order scatters across the heap).
+  const byAddr = gptrs.map((_, i) => i).sort((a, b) => gptrs[a]! - gptrs[b]!);
+  const first: (RawG | undefined)[] = new Array(gptrs.length);
+  for (const i of byAddr) first[i] = readG(ctx, gptrs[i]!);
+  const byStack = first.map((_, i) => i).sort((a, b) => (first[a]?.stackLo ?? 0) - (first[b]?.stackLo ?? 0));
+  const built: (Goroutine | undefined)[] = new Array(first.length);
+  for (const i of byStack) {
+    const raw = first[i];
+    built[i] = raw ? buildGoroutine(ctx, tools, raw, nowNs) : undefined;
+  }
 
   // Second pass on fresh memory: anything that moved is read again on its own.
-  ctx.mem.invalidate();
+  invalidate(ctx);
   let unreadable = 0;
   const goroutines: Goroutine[] = [];
+  const stable: boolean[] = new Array(gptrs.length);
+  for (const i of byAddr) stable[i] = first[i] !== undefined && unchanged(ctx, gptrs[i]!, first[i]!);
   for (let i = 0; i < gptrs.length; i++) {
-    const again = readG(ctx, gptrs[i]!);
     let g = built[i];
-    const before = first[i];
-    if (!before || !again || !sameG(before, again)) {
+    if (!stable[i]) {
       const settled = retry(ctx, tools, gptrs[i]!, nowNs);
       if (settled === 'gone') continue;
       if (settled === 'unstable') {
         unreadable++;
+        const again = readG(ctx, gptrs[i]!);
         g = again && isLive(again) ? { ...buildHeader(ctx, tools.sym, again, nowNs), stackError: 'goroutine changed on every read; stack not captured' } : undefined;
       } else g = settled;
     }
     if (g) goroutines.push(g);
   }
-  ctx.mem.invalidate();
+  invalidate(ctx);
   return {
     pid: ctx.pid,
     exe: ctx.exe,
@@ -78,7 +90,7 @@ export function takeSnapshot(ctx: SnapshotContext): Snapshot {
     module: ctx.bin.build.module ?? null,
     takenAt,
     durationMs: performance.now() - started,
-    reads: ctx.mem.readCount - reads0,
+    reads: readCount(ctx) - reads0,
     unreadable,
     goroutines,
   };
@@ -108,14 +120,33 @@ function readAllgs(ctx: SnapshotContext): number[] {
 
 function readG(ctx: SnapshotContext, addr: number): RawG | undefined {
   try {
-    const buf = ctx.mem.cachedRef(addr, ctx.bin.layout.g.size);
-    const raw = decodeG(buf, ctx.mem.refOffset, addr, ctx.bin.layout);
+    const buf = ctx.gmem.cachedRef(addr, ctx.bin.layout.g.size);
+    const raw = decodeG(buf, ctx.gmem.refOffset, addr, ctx.bin.layout);
     return validateG(raw, ctx.bin.layout.goMinor) ? raw : undefined;
   } catch (err) {
     // Unmapped or torn: this G is skipped. A dead process is not a torn read.
     if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return undefined;
     throw err;
   }
+}
+
+function unchanged(ctx: SnapshotContext, addr: number, before: RawG): boolean {
+  try {
+    const buf = ctx.gmem.cachedRef(addr, ctx.bin.layout.g.size);
+    return unchangedAt(buf, ctx.gmem.refOffset, before, ctx.bin.layout);
+  } catch (err) {
+    if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return false;
+    throw err;
+  }
+}
+
+function invalidate(ctx: SnapshotContext): void {
+  ctx.mem.invalidate();
+  if (ctx.gmem !== ctx.mem) ctx.gmem.invalidate();
+}
+
+function readCount(ctx: SnapshotContext): number {
+  return ctx.mem.readCount + (ctx.gmem !== ctx.mem ? ctx.gmem.readCount : 0);
 }
 
 function isLive(raw: RawG): boolean {
@@ -125,13 +156,13 @@ function isLive(raw: RawG): boolean {
 
 function retry(ctx: SnapshotContext, tools: Tools, addr: number, nowNs: number): Goroutine | 'gone' | 'unstable' {
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-    ctx.mem.invalidate();
+    invalidate(ctx);
     const before = readG(ctx, addr);
     if (!before) continue;
     if (!isLive(before)) return 'gone';
     if ((before.status & G_SCAN) !== 0 || (before.status & ~G_SCAN) === G_COPYSTACK) continue; // GC owns the stack right now
     const g = buildGoroutine(ctx, tools, before, nowNs);
-    ctx.mem.invalidate();
+    invalidate(ctx);
     const after = readG(ctx, addr);
     if (after && sameG(before, after)) return g ?? 'gone';
   }
@@ -148,7 +179,7 @@ function buildHeader(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs: nu
     const m = Math.floor((nowNs - raw.waitsince) / 60e9);
     if (m >= 1) waitMinutes = m;
   }
-  const startFunction = sym.functionName(raw.startpc);
+  const start = sym.startFunction(raw.startpc);
   return {
     id: raw.goid,
     status: STATUS_NAMES[status] ?? 'idle',
@@ -156,14 +187,14 @@ function buildHeader(ctx: SnapshotContext, sym: Symbolizer, raw: RawG, nowNs: nu
     waitReason,
     waitMinutes,
     lockedToThread: raw.lockedm !== 0,
-    system: isSystemGoroutine(startFunction),
+    system: start.system,
     frames: [],
     stackError: null,
     framesElided: false,
     createdBy: sym.createdBy(raw.gopc, raw.goid),
     parentId: layout.g.parentGoid !== undefined && raw.parentGoid !== 0 ? raw.parentGoid : null,
     labels: layout.goMinor >= 24 ? readLabels(ctx.mem, raw.labels) : {},
-    startFunction,
+    startFunction: start.name,
     gAddr: raw.addr,
   };
 }

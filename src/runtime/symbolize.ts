@@ -4,7 +4,7 @@
 import type { GoFunc, Pclntab, SourceFrame } from '../binary/pclntab.ts';
 import type { CreatedBy, Frame } from './goroutine.ts';
 import type { RuntimeLayout } from './layout.ts';
-import { frameLimit, printedFuncName, showFrame } from './traceback.ts';
+import { frameLimit, isSystemGoroutine, printedFuncName, showFrame } from './traceback.ts';
 import type { Unwinder } from './unwind.ts';
 
 const OLD_MAX_FRAMES = 100;
@@ -23,6 +23,7 @@ export class Symbolizer {
   private readonly names = new Map<string, string>();
   private readonly stacks = new Map<number, { pcs: number[]; printed: PrintedStack }[]>();
   private readonly creators = new Map<number, CreatedBy | null>();
+  private readonly starts = new Map<number, { name: string | null; system: boolean }>();
 
   constructor(pctab: Pclntab, layout: RuntimeLayout, bias: number) {
     this.pctab = pctab;
@@ -114,6 +115,16 @@ export class Symbolizer {
     const pos = this.pctab.fileLine(fn, lookup);
     if (!pos) return null;
     return { function: this.printName(fn.name), file: pos.file, line: pos.line, offset: link > fn.entry ? link - fn.entry : null };
+  }
+
+  /** The goroutine's start function (g.startpc) and whether that makes it a system goroutine; cached per pc. */
+  startFunction(startpc: number): { name: string | null; system: boolean } {
+    let hit = this.starts.get(startpc);
+    if (!hit) {
+      const name = this.functionName(startpc);
+      this.starts.set(startpc, (hit = { name, system: isSystemGoroutine(name) }));
+    }
+    return hit;
   }
 
   /** Raw name of the function containing a run-time pc. */
