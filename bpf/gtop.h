@@ -33,7 +33,7 @@ enum gtop_event_kind {
 enum gtop_counter {
 	GTOP_CNT_DROPS = 8,        /* bpf_ringbuf_reserve failed */
 	GTOP_CNT_READ_ERRORS = 9,  /* bpf_probe_read_user of target memory failed */
-	GTOP_CNT_NO_CURG = 10,     /* g0.m.curg was nil where a user g was expected */
+	GTOP_CNT_NO_CURG = 10,     /* g0.m.curg was nil: woken/created by the scheduler itself */
 	GTOP_CNT_STACK_ERRORS = 11,/* bpf_get_stackid failed */
 	GTOP_CNT_MAX = 16,
 };
