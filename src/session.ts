@@ -36,6 +36,11 @@ export class Session {
     return new Session(target, bin, mem, gmem, bias);
   }
 
+  /** The target's memory, for readers beyond the snapshot (src/analysis). */
+  get memory(): TargetMemory {
+    return this.mem;
+  }
+
   snapshot(): Snapshot {
     if (this.closed) throw new Error('session is closed');
     const gone = (cause?: unknown): GtopError =>

@@ -254,3 +254,51 @@ function isPcHeader(elf: ElfFile, addr: number): boolean {
   // 0xfffffff0: Go 1.18–1.19, 0xfffffff1: 1.20+; then two zero bytes, minLC 1 (x86), ptrSize 8.
   return (magic === 0xfffffff0 || magic === 0xfffffff1) && h[4] === 0 && h[5] === 0 && h[6] === 1 && h[7] === 8;
 }
+
+// ---- semtable, mheap_.arenas (wait-graph analysis) ----
+
+/** runtime.semtable: [251]struct{root semaRoot; pad} with a 64-byte stride on amd64 (sema.go). */
+export const SEMTABLE_SIZE = 251 * 64;
+
+/**
+ * Link-time address of `runtime.semtable`, or undefined when it cannot be
+ * found. semacquire1 and semrelease1 both compute `&semtable[i].root` with a
+ * LEA of the table; the address they share, writable with room for the whole
+ * table, is it.
+ */
+export function findSemtable(elf: ElfFile, lookup: FuncLookup, opts: { ignoreSymtab?: boolean } = {}): number | undefined {
+  const sym = opts.ignoreSymtab ? undefined : elf.symbols().get('runtime.semtable');
+  if (sym) return sym.value;
+  return optional(() => {
+    const code = new CodeCache(elf, lookup);
+    const leas = (name: string) => (code.get(name) ?? []).filter((i) => i.mnemonic === 'lea' && i.ripTarget !== undefined).map((i) => i.ripTarget!);
+    const release = new Set(leas('runtime.semrelease1'));
+    const shared = [...new Set(leas('runtime.semacquire1'))].filter((a) => release.has(a) && isWritableRange(elf, a, SEMTABLE_SIZE));
+    return shared.length === 1 ? shared[0] : undefined;
+  });
+}
+
+/**
+ * Link-time address of `runtime.mheap_.arenas[0]` (the L2 arena map pointer;
+ * linux/amd64 has a single L1 entry), or undefined. `arenasOffset` is
+ * offsetof(mheap, arenas) for the symtab path; without symbols the address is
+ * the first 8-byte RIP-relative load in runtime.findObject (inlined spanOf).
+ */
+export function findHeapArenas(elf: ElfFile, lookup: FuncLookup, arenasOffset: number, opts: { ignoreSymtab?: boolean } = {}): number | undefined {
+  const sym = opts.ignoreSymtab ? undefined : elf.symbols().get('runtime.mheap_');
+  if (sym) return sym.value + arenasOffset;
+  return optional(() => {
+    const code = new CodeCache(elf, lookup);
+    for (const ins of code.get('runtime.findObject') ?? []) {
+      if (ins.mnemonic !== 'mov' || ins.ripTarget === undefined) continue;
+      const src = ins.operands[1];
+      if (ins.operands[0]?.kind !== 'reg' || src?.kind !== 'mem' || src.size !== 8) continue;
+      return ins.ripTarget % 8 === 0 && isWritableRange(elf, ins.ripTarget, 8) ? ins.ripTarget : undefined;
+    }
+    return undefined;
+  });
+}
+
+function isWritableRange(elf: ElfFile, addr: number, len: number): boolean {
+  return elf.segments.some((s) => s.type === PT_LOAD && (s.flags & PF_W) !== 0 && addr >= s.vaddr && addr + len <= s.vaddr + s.memsz);
+}

@@ -1,0 +1,30 @@
+// Defensive reads of runtime structures in a target that keeps running:
+// every pointer is checked before use, every walk is bounded, and a read that
+// fails because memory moved under us is an answer ("unreadable"), not an
+// exception. Only a dead process throws.
+import { MemoryReadError } from '../errors.ts';
+import { ProcessGoneError, type TargetMemory } from '../target/memory.ts';
+
+/** User-space addresses on linux/amd64 are below 2^47. */
+export const MAX_USER_ADDR = 2 ** 47;
+
+export function isPointer(v: number): boolean {
+  return v >= 0x1000 && v < MAX_USER_ADDR && v % 8 === 0;
+}
+
+/** Little-endian u64 as a number; garbage ≥ 2^53 comes back as -1 (never a valid pointer). */
+export function word(b: Buffer, off: number): number {
+  const hi = b.readUInt32LE(off + 4);
+  return hi >= 0x200000 ? -1 : hi * 0x100000000 + b.readUInt32LE(off);
+}
+
+/** `len` bytes at `addr` through the cache, or undefined if unmapped. The process dying still throws. */
+export function readStruct(mem: TargetMemory, addr: number, len: number): Buffer | undefined {
+  if (!isPointer(addr)) return undefined;
+  try {
+    return mem.cached(addr, len);
+  } catch (err) {
+    if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return undefined;
+    throw err;
+  }
+}
