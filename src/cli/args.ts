@@ -6,17 +6,23 @@ export interface Options {
   pid: number;
   once: boolean;
   json: boolean;
+  /** Seconds between refreshes of the interactive view. */
+  delay: number;
   system: boolean;
   help: boolean;
   version: boolean;
 }
 
-export const USAGE = `usage: gtop -p PID [--once] [--json] [--system]
+export const USAGE = `usage: gtop -p PID [-d SECONDS] [--system]
+       gtop -p PID --once [--json] [--system]
 
 Shows the goroutines of a running Go process, read from outside: no code in
-the target, no restart, no stop-the-world. Run as root.
+the target, no restart, no stop-the-world. Run as root. Without --once it
+opens an interactive, top-like view (press ? in it for the keys).
 
   -p, --pid PID   the Go process to watch
+  -d, --delay SECONDS
+                  seconds between refreshes of the interactive view (default 1)
   --once          print every goroutine once, like the runtime's debug=2 dump
   --json          with --once: print JSON (schema in the README)
   --system        also show runtime-internal goroutines
@@ -25,7 +31,8 @@ the target, no restart, no stop-the-world. Run as root.
 `;
 
 export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { pid: 0, once: false, json: false, system: false, help: false, version: false };
+  const o: Options = { pid: 0, once: false, json: false, delay: 1, system: false, help: false, version: false };
+  let delayText: string | undefined;
   let pidText: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -38,6 +45,7 @@ export function parseArgs(argv: readonly string[]): Options {
     };
     switch (flag) {
       case '-p': case '--pid': pidText = value(); break;
+      case '-d': case '--delay': delayText = value(); break;
       case '--once': o.once = true; break;
       case '--json': o.json = true; break;
       case '--system': o.system = true; break;
@@ -45,6 +53,7 @@ export function parseArgs(argv: readonly string[]): Options {
       case '--version': o.version = true; break;
       default:
         if (/^-p\d+$/.test(a)) pidText = a.slice(2);
+        else if (/^-d[\d.]+$/.test(a)) delayText = a.slice(2);
         else throw new GtopError('usage', `unknown argument ${JSON.stringify(a)} (see gtop --help)`);
     }
   }
@@ -55,5 +64,15 @@ export function parseArgs(argv: readonly string[]): Options {
   }
   o.pid = Number(pidText);
   if (o.json && !o.once) throw new GtopError('usage', '--json needs --once');
+  if (delayText !== undefined) {
+    if (o.once) throw new GtopError('usage', '-d sets the refresh of the interactive view; it has no meaning with --once');
+    o.delay = parseDelay(delayText);
+  }
   return o;
+}
+
+function parseDelay(text: string): number {
+  const d = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(d >= 0.1 && d <= 3600)) throw new GtopError('usage', `-d needs seconds between 0.1 and 3600, got ${JSON.stringify(text)}`);
+  return d;
 }

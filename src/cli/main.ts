@@ -25,7 +25,11 @@ async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(`gtop ${version()}\n`);
     return 0;
   }
-  if (!opts.once) throw new GtopError('usage', 'the interactive view is not available yet: use --once (see gtop --help)');
+  if (!opts.once) {
+    // Loaded only here: Ink and React are not needed for --once.
+    const { runTui } = await import('./tui.ts');
+    return runTui(opts);
+  }
   const session = Session.open(opts.pid);
   try {
     const snap = session.snapshot();

@@ -1,0 +1,141 @@
+// The interactive view's wiring: a Session, a LiveModel fed by snapshots on
+// a timer, the Ink app, and one cleanup path (timer → Ink → terminal →
+// session) taken on every way out: q, Ctrl-C, signals, errors.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { ProcessInfo } from '../model/live.ts';
+import { LiveModel } from '../model/live.ts';
+import { dumpChunks, writeDump } from '../model/dump.ts';
+import { GtopError } from '../errors.ts';
+import type { Snapshot } from '../runtime/goroutine.ts';
+import { Session } from '../session.ts';
+
+export interface TuiOptions {
+  pid: number;
+  delay: number;
+  system: boolean;
+}
+
+const ENTER_ALT = '\x1b[?1049h\x1b[2J\x1b[H';
+const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
+const CLK_TCK = 100; // USER_HZ: the unit of /proc/PID/stat's start time on Linux
+
+function uptimeSec(startTicks: number): number | null {
+  try {
+    const sinceBoot = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+    return Number.isFinite(sinceBoot) ? Math.max(0, sinceBoot - startTicks / CLK_TCK) : null;
+  } catch {
+    return null;
+  }
+}
+
+function colorWanted(): boolean {
+  const noColor = process.env['NO_COLOR'];
+  return (noColor === undefined || noColor === '') && process.env['TERM'] !== 'dumb';
+}
+
+/** Ink renders nothing until exit when it believes it runs in CI; gtop only runs on a terminal. */
+function unsetCi(): void {
+  for (const k of Object.keys(process.env)) if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_')) delete process.env[k];
+}
+
+function dumpTo(snap: Snapshot | undefined, pid: number, showSystem: boolean): string {
+  if (snap === undefined) return 'nothing to dump yet';
+  const gs = showSystem ? snap.goroutines : snap.goroutines.filter((g) => !g.system);
+  const write = (dir: string): string => writeDump(dir, pid, new Date(), dumpChunks(snap, gs, showSystem));
+  try {
+    let file: string;
+    try {
+      file = write(process.cwd());
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+      file = write(os.tmpdir());
+    }
+    return `dump of ${gs.length} goroutines written to ${file}`;
+  } catch (err) {
+    return `dump failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/** Runs the view until the user quits; resolves with the exit code. */
+export async function runTui(opts: TuiOptions): Promise<number> {
+  const { stdin, stdout } = process;
+  if (!stdin.isTTY || !stdout.isTTY) throw new GtopError('usage', 'the interactive view needs a terminal; use --once to print the goroutines');
+  const session = Session.open(opts.pid);
+  unsetCi();
+  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../../ui/App.tsx')]);
+
+  const model = new LiveModel();
+  let snap: Snapshot | undefined;
+  let paused = false;
+  let gone = false;
+  let timer: NodeJS.Timeout | undefined;
+  let finish: (code: number) => void = () => {};
+  let fail: (err: unknown) => void = () => {};
+  const done = new Promise<number>((resolve, reject) => [finish, fail] = [resolve, reject]);
+
+  const proc = (): ProcessInfo => ({ pid: opts.pid, name: session.target.comm, uptimeSec: uptimeSec(session.target.startTime) });
+  const app = () => createElement(App, {
+    view: model.current, pid: opts.pid, width: stdout.columns || 80, height: Math.max(5, (stdout.rows || 24) - 1),
+    color: colorWanted(), refreshSec: opts.delay, initial: { showSystem: opts.system },
+    onQuit: () => finish(0),
+    onDump: (showSystem: boolean) => dumpTo(snap, opts.pid, showSystem),
+    onPause: (p: boolean) => {
+      paused = p;
+      if (!p) schedule(0);
+    },
+  });
+
+  const refresh = (): void => {
+    try {
+      snap = session.snapshot();
+      model.ingest(snap, proc(), Date.now());
+    } catch (err) {
+      if (!(err instanceof GtopError)) throw err;
+      if (model.current === undefined) throw err; // nothing to show: report it like --once would
+      gone = err.kind === 'process-gone';
+      model.fail(err.message, gone);
+    }
+    ink.rerender(app());
+  };
+  const schedule = (ms: number): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const started = performance.now();
+      try {
+        if (!paused && !gone) refresh();
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      // Leave input some time even when a snapshot takes longer than the interval.
+      if (!gone) schedule(Math.max(opts.delay * 1000 - (performance.now() - started), 200));
+    }, ms);
+  };
+
+  stdout.write(ENTER_ALT);
+  const ink = render(app(), { exitOnCtrlC: false, patchConsole: false, maxFps: 30 });
+  const onResize = (): void => {
+    stdout.write('\x1b[2J\x1b[H');
+    ink.clear();
+    ink.rerender(app());
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const onSignal = (sig: NodeJS.Signals): void => finish(128 + (os.constants.signals[sig] ?? 0));
+  stdout.on('resize', onResize);
+  for (const s of signals) process.on(s, onSignal);
+  ink.waitUntilExit().then(() => finish(0), fail);
+  schedule(0);
+
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+    stdout.off('resize', onResize);
+    for (const s of signals) process.off(s, onSignal);
+    ink.unmount();
+    stdout.write(LEAVE_ALT);
+    session.close();
+  }
+}

@@ -1,0 +1,185 @@
+// LiveModel: turns a stream of snapshots (and, when attached, a ProbeFeed)
+// into the immutable ModelView the UI renders. Without probes, blocked times
+// are lower bounds: the time since gtop first saw a goroutine in its current
+// wait (same status, wait reason and top frame), or the runtime's own
+// minutes when larger. Created/exited rates come from goid sets.
+import type { Frame, Goroutine, Snapshot } from '../runtime/goroutine.ts';
+import type { ProbeFeed } from './probe.ts';
+import { type GoroutineRow, isBlockedStatus, stateOf, topUserFrame } from './rows.ts';
+
+export interface ProcessInfo {
+  pid: number;
+  /** The short name (comm). */
+  name: string;
+  /** Seconds since the process started, when known. */
+  uptimeSec: number | null;
+}
+
+export interface StatusCount {
+  status: string;
+  count: number;
+}
+
+export interface ProbeStatus {
+  mode: string;
+  overhead: number | null;
+  drops: number;
+}
+
+export interface ModelView {
+  readonly generation: number;
+  readonly process: ProcessInfo;
+  readonly goVersion: string;
+  readonly module: string | null;
+  readonly takenAt: Date;
+  readonly snapshotMs: number;
+  /** Every goroutine, system ones included (rows[i].g.system tells). */
+  readonly rows: readonly GoroutineRow[];
+  /** Non-system goroutines, and the runtime's own. */
+  readonly total: number;
+  readonly system: number;
+  /** Non-system goroutines per status, most first. */
+  readonly byStatus: readonly StatusCount[];
+  /** Non-system totals of the last refreshes, oldest first. */
+  readonly history: readonly number[];
+  /** Per second since the previous refresh; null on the first. */
+  readonly createdPerSec: number | null;
+  readonly exitedPerSec: number | null;
+  /** null: figures come from snapshots. */
+  readonly probes: ProbeStatus | null;
+  readonly unreadable: number;
+  /** Why the last refresh failed, when it did (the view keeps the last good snapshot). */
+  readonly error: string | null;
+  /** The target has exited: nothing will refresh any more. */
+  readonly gone: boolean;
+  /** Stack captured at park time by the probes, by goid. */
+  parkStack(goid: number): readonly Frame[] | null;
+}
+
+interface Seen {
+  status: string;
+  reason: string | null;
+  topFunc: string | null;
+  topLine: number;
+  /** Time of the snapshot that first showed this wait, ms. */
+  since: number;
+}
+
+const HISTORY = 600;
+
+export class LiveModel {
+  private readonly feed: ProbeFeed | undefined;
+  private seen = new Map<number, Seen>();
+  private history: number[] = [];
+  private prev: { at: number; counters: { created: number; exited: number } | null } | undefined;
+  private generation = 0;
+  private last: ModelView | undefined;
+
+  constructor(feed?: ProbeFeed) {
+    this.feed = feed;
+  }
+
+  get current(): ModelView | undefined {
+    return this.last;
+  }
+
+  /** Folds in a snapshot taken at `nowMs` (wall clock, ms). */
+  ingest(snap: Snapshot, proc: ProcessInfo, nowMs: number): ModelView {
+    this.feed?.update();
+    const parkStacks = new Map<number, readonly Frame[]>();
+    const rows = snap.goroutines.map((g) => this.row(g, nowMs, snap.module, parkStacks));
+    const { created, exited } = this.rates(snap.goroutines, nowMs);
+    let system = 0;
+    const counts = new Map<string, number>();
+    for (const g of snap.goroutines) {
+      if (g.system) system++;
+      else counts.set(g.status, (counts.get(g.status) ?? 0) + 1);
+    }
+    const total = snap.goroutines.length - system;
+    this.history.push(total);
+    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    const feed = this.feed;
+    this.last = {
+      generation: ++this.generation,
+      process: proc,
+      goVersion: snap.goVersion,
+      module: snap.module,
+      takenAt: snap.takenAt,
+      snapshotMs: snap.durationMs,
+      rows,
+      total,
+      system,
+      byStatus: [...counts].map(([status, count]) => ({ status, count })).sort((a, b) => b.count - a.count || (a.status < b.status ? -1 : 1)),
+      history: [...this.history],
+      createdPerSec: created,
+      exitedPerSec: exited,
+      probes: feed ? { mode: feed.mode, overhead: feed.overhead(), drops: feed.counters().drops } : null,
+      unreadable: snap.unreadable,
+      error: null,
+      gone: false,
+      parkStack: (goid) => parkStacks.get(goid) ?? null,
+    };
+    return this.last;
+  }
+
+  /** Keeps the last good view and says why the refresh failed. */
+  fail(message: string, gone: boolean): ModelView | undefined {
+    if (this.last === undefined) return undefined;
+    this.last = { ...this.last, generation: ++this.generation, error: message, gone };
+    return this.last;
+  }
+
+  private row(g: Goroutine, nowMs: number, module: string | null, parkStacks: Map<number, readonly Frame[]>): GoroutineRow {
+    const location = topUserFrame(g.frames, module);
+    const base = { g, id: g.id, state: stateOf(g), location, creator: g.createdBy };
+    const seen = this.track(g, location, nowMs);
+    if (!isBlockedStatus(g.status)) return { ...base, blockedMs: null, blockedExact: false, channel: null };
+    const park = this.feed?.park(g.id);
+    if (park !== undefined && park.reason === g.waitReason) {
+      if (park.parkStack) parkStacks.set(g.id, park.parkStack);
+      const blockedMs = Math.max(0, (this.feed!.nowNs() - park.parkedAtNs) / 1e6);
+      return { ...base, blockedMs, blockedExact: true, channel: park.channel ?? null };
+    }
+    const fromRuntime = g.waitMinutes !== null ? g.waitMinutes * 60_000 : 0;
+    return { ...base, blockedMs: Math.max(nowMs - seen.since, fromRuntime), blockedExact: false, channel: null };
+  }
+
+  /** The goroutine's current wait, carried over when unchanged since the last snapshot. */
+  private track(g: Goroutine, top: Frame | null, nowMs: number): Seen {
+    const reason = g.waitReason;
+    const topFunc = top?.function ?? null;
+    const topLine = top?.line ?? 0;
+    let s = this.seen.get(g.id);
+    if (s === undefined) {
+      s = { status: g.status, reason, topFunc, topLine, since: nowMs };
+      this.seen.set(g.id, s);
+    } else if (s.status !== g.status || s.reason !== reason || s.topFunc !== topFunc || s.topLine !== topLine) {
+      Object.assign(s, { status: g.status, reason, topFunc, topLine, since: nowMs });
+    }
+    return s;
+  }
+
+  private rates(gs: readonly Goroutine[], nowMs: number): { created: number | null; exited: number | null } {
+    // Forget goroutines that are gone, and count them.
+    const next = new Map<number, Seen>();
+    let fresh = 0;
+    for (const g of gs) {
+      const s = this.seen.get(g.id);
+      if (s !== undefined) next.set(g.id, s);
+      if (this.prevIds?.has(g.id) === false) fresh++;
+    }
+    const prevCount = this.prevIds?.size ?? 0;
+    const gone = prevCount - (gs.length - fresh);
+    this.seen = next;
+    this.prevIds = new Set(gs.map((g) => g.id));
+    const counters = this.feed ? this.feed.counters() : null;
+    const prev = this.prev;
+    this.prev = { at: nowMs, counters: counters ? { created: counters.created, exited: counters.exited } : null };
+    if (prev === undefined || nowMs <= prev.at) return { created: null, exited: null };
+    const secs = (nowMs - prev.at) / 1000;
+    if (counters && prev.counters) return { created: (counters.created - prev.counters.created) / secs, exited: (counters.exited - prev.counters.exited) / secs };
+    return { created: fresh / secs, exited: gone / secs };
+  }
+
+  private prevIds: Set<number> | undefined;
+}

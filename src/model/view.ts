@@ -1,0 +1,189 @@
+// The view's state and its one reducer: every key the user presses becomes an
+// Action, and (state, action, context) → state is pure, so it is tested
+// without rendering. The context carries what the reducer must not own: the
+// visible items of this frame and page sizes. Several keys may arrive between
+// two renders, so the cursor is always resolved from the state itself.
+import { GROUPINGS, type Grouping, type Item, SORT_COLUMNS, type SortSpec, compileFilter, itemKey } from './derive.ts';
+
+export type Mode = 'table' | 'filter' | 'stack' | 'help';
+
+export interface ViewState {
+  readonly mode: Mode;
+  readonly sort: SortSpec;
+  /** The applied filter (a regex source; '' = none). */
+  readonly filter: string;
+  /** What is being typed after '/'; the table follows it while it is a valid regex. */
+  readonly draft: string;
+  readonly grouping: Grouping;
+  /** Keys of expanded groups. */
+  readonly expanded: ReadonlySet<string>;
+  readonly showSystem: boolean;
+  readonly paused: boolean;
+  /** Index of the cursor and the key of the item under it (which wins when the list changes). */
+  readonly cursor: number;
+  readonly selected: string | null;
+  /** First visible index of the table. */
+  readonly top: number;
+  /** The goroutine whose stack is open, and the stack view's scroll. */
+  readonly stackGoid: number | null;
+  readonly stackTop: number;
+  readonly message: string | null;
+}
+
+export type Action =
+  | { type: 'move'; by: number }
+  | { type: 'page'; by: 1 | -1 }
+  | { type: 'home' }
+  | { type: 'end' }
+  | { type: 'sort'; step: 1 | -1 }
+  | { type: 'invert' }
+  | { type: 'filterOpen' }
+  | { type: 'filterType'; text: string }
+  | { type: 'filterBackspace' }
+  | { type: 'filterCommit' }
+  | { type: 'group' }
+  | { type: 'enter' }
+  | { type: 'back' }
+  | { type: 'system' }
+  | { type: 'pause' }
+  | { type: 'help' }
+  | { type: 'message'; text: string | null };
+
+export interface ViewContext {
+  readonly items: readonly Item[];
+  /** Rows of the table that fit on screen. */
+  readonly pageSize: number;
+  /** Lines of the open stack view, and how many fit. */
+  readonly stackLines: number;
+  readonly stackPage: number;
+}
+
+export const initialView: ViewState = {
+  mode: 'table',
+  sort: { column: 'blocked', desc: true },
+  filter: '',
+  draft: '',
+  grouping: 'none',
+  expanded: new Set(),
+  showSystem: false,
+  paused: false,
+  cursor: 0,
+  selected: null,
+  top: 0,
+  stackGoid: null,
+  stackTop: 0,
+  message: null,
+};
+
+const clamp = (n: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, n));
+
+/** Where the cursor is in `items`: on the selected item if it is still there, else at the same index. */
+export function resolveCursor(state: ViewState, items: readonly Item[]): number {
+  if (state.selected !== null) {
+    const sel = state.selected;
+    const goid = sel.startsWith('g') ? Number(sel.slice(1)) : NaN;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (it.kind === 'goroutine' ? it.row.id === goid : `group:${it.group.key}` === sel) return i;
+    }
+  }
+  return clamp(state.cursor, 0, Math.max(0, items.length - 1));
+}
+
+/** First visible row: moves only as much as needed to keep the cursor on screen. */
+export function scrollTop(prevTop: number, cursor: number, pageSize: number, length: number): number {
+  const page = Math.max(1, pageSize);
+  const top = clamp(prevTop, cursor - page + 1, cursor);
+  return clamp(top, 0, Math.max(0, length - page));
+}
+
+function moveTo(state: ViewState, ctx: ViewContext, index: number): ViewState {
+  const n = ctx.items.length;
+  const cursor = clamp(index, 0, Math.max(0, n - 1));
+  const selected = n > 0 ? itemKey(ctx.items[cursor]!) : null;
+  return { ...state, cursor, selected, top: scrollTop(state.top, cursor, ctx.pageSize, n) };
+}
+
+function scrollStack(state: ViewState, ctx: ViewContext, to: number): ViewState {
+  return { ...state, stackTop: clamp(to, 0, Math.max(0, ctx.stackLines - ctx.stackPage)) };
+}
+
+function enter(state: ViewState, ctx: ViewContext): ViewState {
+  const cursor = resolveCursor(state, ctx.items);
+  const it = ctx.items[cursor];
+  if (it === undefined) return state;
+  if (it.kind === 'goroutine') return { ...state, mode: 'stack', stackGoid: it.row.id, stackTop: 0 };
+  const expanded = new Set(state.expanded);
+  if (!expanded.delete(it.group.key)) expanded.add(it.group.key);
+  return { ...state, expanded, cursor, selected: itemKey(it) };
+}
+
+function back(state: ViewState): ViewState {
+  if (state.mode !== 'table') return { ...state, mode: 'table', message: null };
+  if (state.filter !== '') return { ...state, filter: '', draft: '', message: null };
+  if (state.expanded.size > 0) return { ...state, expanded: new Set() };
+  return { ...state, message: null };
+}
+
+function tableAction(state: ViewState, a: Action, ctx: ViewContext): ViewState {
+  switch (a.type) {
+    case 'move': return moveTo(state, ctx, resolveCursor(state, ctx.items) + a.by);
+    case 'page': return moveTo(state, ctx, resolveCursor(state, ctx.items) + a.by * Math.max(1, ctx.pageSize - 1));
+    case 'home': return moveTo(state, ctx, 0);
+    case 'end': return moveTo(state, ctx, ctx.items.length - 1);
+    case 'enter': return enter(state, ctx);
+    default: return state;
+  }
+}
+
+function stackAction(state: ViewState, a: Action, ctx: ViewContext): ViewState {
+  switch (a.type) {
+    case 'move': return scrollStack(state, ctx, state.stackTop + a.by);
+    case 'page': return scrollStack(state, ctx, state.stackTop + a.by * Math.max(1, ctx.stackPage - 1));
+    case 'home': return scrollStack(state, ctx, 0);
+    case 'end': return scrollStack(state, ctx, ctx.stackLines);
+    case 'enter': return back(state);
+    default: return state;
+  }
+}
+
+function filterAction(state: ViewState, a: Action): ViewState {
+  switch (a.type) {
+    case 'filterType': return { ...state, draft: state.draft + a.text };
+    case 'filterBackspace': return { ...state, draft: state.draft.slice(0, -1) };
+    case 'filterCommit':
+      if (compileFilter(state.draft).error !== null) return state;
+      return { ...state, mode: 'table', filter: state.draft, cursor: 0, selected: null, top: 0 };
+    case 'back': return { ...state, mode: 'table', filter: '', draft: '', cursor: 0, selected: null, top: 0 };
+    default: return state;
+  }
+}
+
+export function reduce(state: ViewState, a: Action, ctx: ViewContext): ViewState {
+  if (state.mode === 'filter') return filterAction(state, a);
+  const tableOnly = a.type === 'sort' || a.type === 'invert' || a.type === 'filterOpen' || a.type === 'group';
+  if (tableOnly && state.mode !== 'table') return state;
+  switch (a.type) {
+    case 'sort': {
+      const i = SORT_COLUMNS.indexOf(state.sort.column);
+      const column = SORT_COLUMNS[(i + a.step + SORT_COLUMNS.length) % SORT_COLUMNS.length]!;
+      // Times read best longest first; names and ids ascending.
+      return { ...state, sort: { column, desc: column === 'blocked' || column === 'channel' } };
+    }
+    case 'invert': return { ...state, sort: { ...state.sort, desc: !state.sort.desc } };
+    case 'filterOpen': return { ...state, mode: 'filter', draft: state.filter };
+    case 'group': {
+      const grouping = GROUPINGS[(GROUPINGS.indexOf(state.grouping) + 1) % GROUPINGS.length]!;
+      return { ...state, grouping, expanded: new Set(), cursor: 0, selected: null, top: 0 };
+    }
+    case 'system': return { ...state, showSystem: !state.showSystem };
+    case 'pause': return { ...state, paused: !state.paused };
+    case 'help': return { ...state, mode: state.mode === 'help' ? 'table' : 'help' };
+    case 'back': return back(state);
+    case 'message': return { ...state, message: a.text };
+    default:
+      if (state.mode === 'stack') return stackAction(state, a, ctx);
+      if (state.mode === 'table') return tableAction(state, a, ctx);
+      return a.type === 'enter' ? back(state) : state;
+  }
+}

@@ -1,0 +1,93 @@
+// The goroutine table, virtualized: only the `height` items from `top` are
+// rendered, whatever the length of the list. Each row is one pre-cut line.
+import { Box, Text } from 'ink';
+import type { Group, Item, SortSpec } from '../src/model/derive.ts';
+import { type GoroutineRow, basename } from '../src/model/rows.ts';
+import { type Column, tableColumns } from './columns.ts';
+import { blockedText, cell, count, hex } from './text.ts';
+
+export interface TableProps {
+  readonly items: readonly Item[];
+  readonly cursor: number;
+  readonly top: number;
+  readonly height: number;
+  readonly width: number;
+  readonly showChannel: boolean;
+  readonly sort: SortSpec;
+  readonly color: boolean;
+  /** Shown when there is nothing to list. */
+  readonly empty: string;
+}
+
+/** "fn file:line" in `width`: drops the package path, then the start of the function, never the line. */
+export function fitLocation(fn: string, file: string, line: number, width: number): string {
+  const at = ` ${basename(file)}:${line}`;
+  const full = fn + at;
+  if (full.length <= width) return full.padEnd(width);
+  const short = fn.slice(fn.lastIndexOf('/') + 1);
+  if (short.length + at.length <= width) return (short + at).padEnd(width);
+  const room = width - at.length;
+  if (room < 4) return cell(full, width);
+  return `…${short.slice(short.length - room + 1)}${at}`;
+}
+
+const STATUS_COLOR: Record<string, string> = { running: 'green', runnable: 'green', syscall: 'cyan', leaked: 'red' };
+
+function goroutineCells(r: GoroutineRow, cols: readonly Column[], member: boolean): string[] {
+  return cols.map((c) => {
+    switch (c.id) {
+      case 'id': return cell(member ? `  ${r.id}` : String(r.id), c.width, true);
+      case 'state': return cell(r.state, c.width);
+      case 'blocked': return cell(blockedText(r.blockedMs, r.blockedExact), c.width, true);
+      case 'channel': return cell(r.channel === null ? '' : hex(r.channel), c.width);
+      case 'location': return r.location ? fitLocation(r.location.function, r.location.file, r.location.line, c.width) : cell(r.g.stackError ?? '', c.width);
+      case 'creator': return r.creator ? fitLocation(r.creator.function, r.creator.file, r.creator.line, c.width) : cell('', c.width);
+    }
+  });
+}
+
+function groupCells(g: Group, expanded: boolean, cols: readonly Column[]): string[] {
+  const labelWidth = cols.filter((c) => c.id === 'location' || c.id === 'creator' || c.id === 'channel').reduce((n, c) => n + c.width + 1, -1);
+  const out = [
+    cell(`${expanded ? '▾' : '▸'} ×${count(g.rows.length)}`, cols[0]!.width, true),
+    cell(g.otherStates > 0 ? `${g.state} +${g.otherStates}` : g.state, cols[1]!.width),
+    cell(blockedText(g.maxBlockedMs, g.blockedExact), cols[2]!.width, true),
+  ];
+  out.push(cell(g.label, labelWidth));
+  return out;
+}
+
+function Row({ item, cols, selected, color }: { item: Item; cols: readonly Column[]; selected: boolean; color: boolean }) {
+  if (item.kind === 'group') return <Text inverse={selected} bold wrap="truncate-end">{groupCells(item.group, item.expanded, cols).join(' ')}</Text>;
+  const r = item.row;
+  const cells = goroutineCells(r, cols, item.member);
+  if (selected || !color) return <Text inverse={selected} wrap="truncate-end">{cells.join(' ')}</Text>;
+  const stateIdx = cols.findIndex((c) => c.id === 'state');
+  const blockedIdx = stateIdx + 1;
+  return (
+    <Text wrap="truncate-end">
+      {cells.slice(0, stateIdx).join(' ')}{' '}
+      <Text color={STATUS_COLOR[r.g.status]}>{cells[stateIdx]}</Text>{' '}
+      <Text dimColor={!r.blockedExact}>{cells[blockedIdx]}</Text>{' '}
+      {cells.slice(blockedIdx + 1).join(' ')}
+    </Text>
+  );
+}
+
+export function GoroutineTable(p: TableProps) {
+  const cols = tableColumns(p.width, p.showChannel);
+  const title = cols.map((c) => {
+    const mark = c.id === p.sort.column ? (p.sort.desc ? '↓' : '↑') : '';
+    return cell(c.title + mark, c.width, c.right);
+  }).join(' ');
+  const visible = p.items.slice(p.top, p.top + p.height);
+  return (
+    <Box flexDirection="column" height={p.height + 1}>
+      <Text bold inverse={!p.color} backgroundColor={p.color ? 'blue' : undefined} wrap="truncate-end">{cell(title, p.width)}</Text>
+      {visible.length === 0 ? <Text dimColor wrap="truncate-end">{p.empty}</Text> : null}
+      {visible.map((item, i) => (
+        <Row key={i} item={item} cols={cols} selected={p.top + i === p.cursor} color={p.color} />
+      ))}
+    </Box>
+  );
+}
