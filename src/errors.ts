@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'process-gone'
   | 'kernel-thread'
   | 'zombie'
+  | 'bpf-unavailable'
   | 'internal';
 
 export class GtopError extends Error {
