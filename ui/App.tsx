@@ -9,6 +9,7 @@ import type { Command } from '../src/model/keys.ts';
 import type { ModelView } from '../src/model/live.ts';
 import type { GoroutineRow } from '../src/model/rows.ts';
 import { type Action, type ViewContext, type ViewState, initialView, reduce, resolveCursor, scrollTop } from '../src/model/view.ts';
+import { tableColumns } from './columns.ts';
 import { Footer } from './Footer.tsx';
 import { GoroutineTable } from './GoroutineTable.tsx';
 import { HEADER_LINES, Header } from './Header.tsx';
@@ -67,8 +68,10 @@ export function App(p: AppProps) {
     [stack.row, stack.exited, p.view],
   );
 
-  const ctx = useRef<ViewContext>({ items, pageSize, stackLines: 0, stackPage: 0 });
-  ctx.current = { items, pageSize, stackLines: Math.max(0, lines.length - 1), stackPage: bodyHeight - 1 };
+  const showChannel = p.view?.probes != null;
+  const columns = useMemo(() => tableColumns(p.width, showChannel).map((c) => c.id), [p.width, showChannel]);
+  const ctx = useRef<ViewContext>({ items, columns, pageSize, stackLines: 0, stackPage: 0 });
+  ctx.current = { items, columns, pageSize, stackLines: Math.max(0, lines.length - 1), stackPage: bodyHeight - 1 };
   const latest = useRef(state);
   latest.current = state;
   const props = useRef(p);
@@ -94,7 +97,7 @@ export function App(p: AppProps) {
   else if (state.mode === 'stack') body = <StackView lines={lines} top={state.stackTop} height={bodyHeight} width={p.width} color={p.color} />;
   else {
     const empty = p.view === undefined ? '' : state.filter !== '' || state.draft !== '' ? 'no goroutine matches the filter' : 'no goroutines';
-    body = <GoroutineTable items={items} cursor={cursor} top={top} height={pageSize} width={p.width} showChannel={p.view?.probes != null} sort={state.sort} color={p.color} empty={empty} />;
+    body = <GoroutineTable items={items} cursor={cursor} top={top} height={pageSize} width={p.width} showChannel={showChannel} sort={state.sort} color={p.color} empty={empty} />;
   }
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>

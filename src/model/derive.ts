@@ -4,7 +4,8 @@
 import type { Frame } from '../runtime/goroutine.ts';
 import { type GoroutineRow, locationText } from './rows.ts';
 
-export const SORT_COLUMNS = ['id', 'state', 'blocked', 'location', 'creator', 'channel'] as const;
+/** In the table's order. */
+export const SORT_COLUMNS = ['id', 'state', 'blocked', 'channel', 'location', 'creator'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
 export interface SortSpec {
   column: SortColumn;

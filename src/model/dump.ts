@@ -42,7 +42,7 @@ function groupText(grp: StackGroup): string {
   const states = new Map<string, number>();
   for (const g of grp.goroutines) states.set(stateOf(g), (states.get(stateOf(g)) ?? 0) + 1);
   const n = grp.goroutines.length;
-  const stateList = [...states].sort((a, b) => b[1] - a[1]).map(([s, c]) => `${s} ×${c}`).join(', ');
+  const stateList = states.size === 1 ? stateOf(grp.goroutines[0]!) : [...states].sort((a, b) => b[1] - a[1]).map(([s, c]) => `${s} ×${c}`).join(', ');
   const ids = grp.goroutines.slice(0, MAX_IDS).map((g) => g.id).join(' ') + (n > MAX_IDS ? ` … (${n - MAX_IDS} more)` : '');
   let out = `${n} goroutine${n === 1 ? '' : 's'} [${stateList}]: ${ids}\n`;
   const first = grp.goroutines[0]!;

@@ -3,7 +3,7 @@
 // without rendering. The context carries what the reducer must not own: the
 // visible items of this frame and page sizes. Several keys may arrive between
 // two renders, so the cursor is always resolved from the state itself.
-import { GROUPINGS, type Grouping, type Item, SORT_COLUMNS, type SortSpec, compileFilter, itemKey } from './derive.ts';
+import { GROUPINGS, type Grouping, type Item, SORT_COLUMNS, type SortColumn, type SortSpec, compileFilter, itemKey } from './derive.ts';
 
 export type Mode = 'table' | 'filter' | 'stack' | 'help';
 
@@ -51,6 +51,8 @@ export type Action =
 
 export interface ViewContext {
   readonly items: readonly Item[];
+  /** The sortable columns on screen, in order (CHANNEL only with probes). */
+  readonly columns: readonly SortColumn[];
   /** Rows of the table that fit on screen. */
   readonly pageSize: number;
   /** Lines of the open stack view, and how many fit. */
@@ -165,8 +167,9 @@ export function reduce(state: ViewState, a: Action, ctx: ViewContext): ViewState
   if (tableOnly && state.mode !== 'table') return state;
   switch (a.type) {
     case 'sort': {
-      const i = SORT_COLUMNS.indexOf(state.sort.column);
-      const column = SORT_COLUMNS[(i + a.step + SORT_COLUMNS.length) % SORT_COLUMNS.length]!;
+      const cols = ctx.columns.length > 0 ? ctx.columns : SORT_COLUMNS;
+      const i = Math.max(0, cols.indexOf(state.sort.column));
+      const column = cols[(i + a.step + cols.length) % cols.length]!;
       // Times read best longest first; names and ids ascending.
       return { ...state, sort: { column, desc: column === 'blocked' || column === 'channel' } };
     }
