@@ -22,7 +22,7 @@ export interface AnalysisLayout {
   condNotify: number;
   /** runtime._type / internal/abi.Type: the same for 1.19–1.26. */
   type: { tflag: number; str: number };
-  moduledata: { types: number; etypes: number };
+  moduledata: { types: number; etypes: number; data: number; edata: number; bss: number; ebss: number };
   heap: HeapLayout;
 }
 
@@ -93,7 +93,11 @@ function build(bin: BinaryInfo): AnalysisLayout {
     notifyList: { head: field('runtime.notifyList', 'head'), tail: field('runtime.notifyList', 'tail') },
     condNotify: field('sync.Cond', 'notify'),
     type: { tflag: 20, str: 40 },
-    moduledata: { types: field('runtime.moduledata', 'types'), etypes: field('runtime.moduledata', 'etypes') },
+    moduledata: {
+      types: field('runtime.moduledata', 'types'), etypes: field('runtime.moduledata', 'etypes'),
+      data: field('runtime.moduledata', 'data'), edata: field('runtime.moduledata', 'edata'),
+      bss: field('runtime.moduledata', 'bss'), ebss: field('runtime.moduledata', 'ebss'),
+    },
     heap: heapLayout(minor),
   };
 }

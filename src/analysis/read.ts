@@ -20,7 +20,7 @@ export function word(b: Buffer, off: number): number {
 
 /** `len` bytes at `addr` through the cache, or undefined if unmapped. The process dying still throws. */
 export function readStruct(mem: TargetMemory, addr: number, len: number): Buffer | undefined {
-  if (!isPointer(addr)) return undefined;
+  if (!(addr >= 0x1000 && addr + len <= MAX_USER_ADDR)) return undefined;
   try {
     return mem.cached(addr, len);
   } catch (err) {
