@@ -17,7 +17,7 @@ export function tableColumns(width: number, showChannel: boolean): Column[] {
   const fixed = idW + stateW + blockedW + chanW + (showChannel ? 5 : 4);
   const rest = Math.max(10, width - fixed);
   const locW = Math.ceil(rest * 0.55);
-  const creatorW = Math.max(0, rest - locW - 1);
+  const creatorW = Math.max(0, rest - locW);
   const cols: Column[] = [
     { id: 'id', title: 'ID', width: idW, right: true },
     { id: 'state', title: 'STATE', width: stateW, right: false },
