@@ -10,7 +10,7 @@ export interface DeadlockStep {
   goid: number;
   /** What it waits on. */
   waitsOn: WaitTarget;
-  /** The goroutine of the cycle whose stack reaches that object: the only ones that could have woken it. */
+  /** The goroutines of the cycle whose stacks reach that object: who would wake it, were they not blocked themselves. */
   wakers: number[];
 }
 
@@ -61,7 +61,7 @@ function cycleOf(
   const c = reach.checked;
   const evidence = [
     ...comp.map((g) => `goroutine ${g} is blocked (${waits.get(g)!.waitReason}) on ${waits.get(g)!.targets.map((t) => describe(t, channels)).join(', ')}`),
-    ...path.map((s) => `${describe(s.waitsOn, channels)} is reachable only from goroutine${s.wakers.length > 1 ? 's' : ''} ${s.wakers.join(', ')} of this cycle`),
+    ...path.map((s) => `${describe(s.waitsOn, channels)}: reachable from goroutine${s.wakers.length > 1 ? 's' : ''} ${s.wakers.join(', ')} of this cycle, and from no goroutine that can still run`),
     `no other goroutine and no global variable reaches these objects: conservative heap mark from ${c.roots} goroutine stacks `
       + `(${kib(c.stackBytes)}) and ${kib(c.globalBytes)} of globals, ${kib(c.heapBytes)} of heap in ${c.heapObjects} objects, `
       + `${c.passes} independent pass${c.passes > 1 ? 'es' : ''} agreeing`,
