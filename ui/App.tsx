@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource react */
 // The screen: header, then the table (or a goroutine's stack, or help), then
 // one footer line. Holds the view state; everything it shows comes from the
 // ModelView prop and pure functions of src/model. I/O is done by the

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource react */
 // The last line: the filter being typed, a message (e.g. where a dump went),
 // or the keys that matter in the current view.
 import { Text } from 'ink';

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource react */
 // The goroutine table, virtualized: only the `height` items from `top` are
 // rendered, whatever the length of the list. Each row is one pre-cut line.
 import { Box, Text } from 'ink';

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource react */
 // The four header lines: the process, the totals by state with their
 // history, rates and where the figures come from, then the view settings
 // (or why the last refresh failed).

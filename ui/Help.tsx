@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource react */
 // The key table (also in the README). Any key listed here closes it with Esc or ?.
 import { Box, Text } from 'ink';
 import { cell, fit } from './text.ts';

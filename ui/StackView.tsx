@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource react */
 // One goroutine in full: every frame the runtime would print (inlined ones
 // too) with file:line, the creator, labels, and the stack at park time when
 // the probes captured one. Scrolls; the first line stays.

@@ -66,9 +66,10 @@ test('an empty list says why', (t) => {
   t.is(lastFrame()!.split('\n')[1], 'no goroutine matches the filter');
 });
 
-test('sparkline: the last values scaled between their min and max', (t) => {
+test('sparkline: the last values scaled between their min and max, over at least a tenth of the max', (t) => {
   t.is(sparkline([1, 2, 3, 4, 5, 6, 7, 8], 8), '▁▂▃▄▅▆▇█');
-  t.is(sparkline([5, 5, 5], 10), '▁▁▁');
+  t.is(sparkline([43, 44, 43], 10), '▆█▆', 'a wobble of one stays a wobble');
+  t.is(sparkline([5, 5, 5], 10), '███');
   t.is(sparkline([0, 100, 0, 50], 2), '▁█');
   t.is(sparkline([], 5), '');
   const { lastFrame } = render(<Sparkline values={[0, 10]} width={5} color={false} />);

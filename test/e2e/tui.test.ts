@@ -1,0 +1,239 @@
+// The interactive view, driven like a user would: the real bin/gtop in a
+// tmux terminal (send-keys, capture-pane) against the parking fixture, its
+// screen compared with the runtime's own dump of the same process.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { buildFixture } from '../helpers/build.ts';
+import { GTOP_BIN } from '../helpers/gtop.ts';
+import { type OracleGoroutine, parseDump } from '../helpers/oracle.ts';
+import { PARKING_KINDS, firstMainFrame } from '../helpers/parking.ts';
+import { startFixture } from '../helpers/process.ts';
+import { toolchainByMinor } from '../helpers/toolchains.ts';
+
+const run = promisify(execFile);
+
+class Tmux {
+  readonly socket = `gtop-e2e-${process.pid}`;
+  readonly session = 'tui';
+  async cmd(...args: string[]): Promise<string> {
+    return (await run('tmux', ['-L', this.socket, ...args])).stdout;
+  }
+  start(cwd: string, command: string): Promise<string> {
+    return this.cmd('new-session', '-d', '-s', this.session, '-x', '120', '-y', '40', '-c', cwd, command);
+  }
+  keys(...keys: string[]): Promise<string> {
+    return this.cmd('send-keys', '-t', this.session, ...keys);
+  }
+  /** Types text literally (no key-name lookup). */
+  type(text: string): Promise<string> {
+    return this.cmd('send-keys', '-t', this.session, '-l', text);
+  }
+  screen(escapes = false): Promise<string> {
+    return this.cmd('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', this.session);
+  }
+  display(format: string): Promise<string> {
+    return this.cmd('display-message', '-p', '-t', this.session, format);
+  }
+  /** Polls the screen until `re` matches (generously: snapshots and tsx startup take a while). */
+  async waitFor(re: RegExp, what: string, timeoutMs = 60_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = await this.screen();
+      if (re.test(last)) return last;
+      await sleep(150);
+    }
+    throw new Error(`timed out waiting for ${what} (${re}); screen:\n${last}`);
+  }
+  async kill(): Promise<void> {
+    await this.cmd('kill-server').catch(() => {});
+  }
+}
+
+/** Table rows of a screen, cut into columns where the titles are. */
+function tableRows(screen: string): Row[] {
+  const lines = screen.split('\n');
+  const title = lines.findIndex((l) => /^\s+ID STATE/.test(l));
+  if (title < 0) throw new Error(`no table on screen:\n${screen}`);
+  const head = lines[title]!;
+  const state = head.indexOf('STATE');
+  const loc = head.indexOf('LOCATION');
+  const creator = head.indexOf('CREATED BY');
+  // BLOCKED is right-aligned in the 9 columns before LOCATION.
+  const blocked = loc - 10;
+  return lines.slice(title + 1).filter((l) => /^\s+\d+ /.test(l)).map((l) => {
+    const b = l.slice(blocked, loc - 1).trim();
+    return {
+      id: Number(l.slice(0, state)),
+      state: l.slice(state, blocked).trim(),
+      blockedSec: b === '' ? null : seconds(b),
+      location: l.slice(loc, creator).trim(),
+    };
+  });
+}
+
+interface Row { id: number; state: string; blockedSec: number | null; location: string }
+
+function seconds(text: string): number {
+  let s = 0;
+  for (const [, n, unit] of text.replace('~', '').matchAll(/(\d+(?:\.\d+)?)(ms|d|h|m|s)/g)) {
+    s += Number(n) * ({ ms: 0.001, d: 86_400, h: 3600, m: 60, s: 1 } as Record<string, number>)[unit!]!;
+  }
+  return s;
+}
+
+/** Processes holding `file` open (by scanning every /proc/N/fd). */
+function holders(file: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) out.push(Number(pid));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+function comm(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}
+
+/** Every process below `pid`, from the parent ids in /proc/N/stat. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const [c, pp] of parent) {
+      if (pp !== p) continue;
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function byId(gs: readonly OracleGoroutine[]): Map<number, OracleGoroutine> {
+  return new Map(gs.map((g) => [g.id, g]));
+}
+
+test('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async (t) => {
+  const bin = await buildFixture('parking', toolchainByMinor(26), { stripped: false, pie: false });
+  // Short-lived goroutines keep arriving: they must never outrank the parked ones.
+  const fx = await startFixture(bin, ['-churn', '20'], { t });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gtop-tui-'));
+  const tmux = new Tmux();
+  t.teardown(async () => {
+    await tmux.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await tmux.start(dir, `env GTOP_FROM_SOURCE=1 NO_COLOR=1 ${process.execPath} ${GTOP_BIN} -p ${fx.pid}; echo GTOP_EXIT=$?; sleep 600`);
+
+  // The longest blocked on top, after a few refreshes.
+  let screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED↓.*\n\s+\d+ /m, 'the table');
+  t.regex(screen, new RegExp(`^gtop  pid ${fx.pid} parking-go1\\.26\\S*  go1\\.26\\.\\d+  up \\d+s  every 1s`, 'm'));
+  screen = await tmux.waitFor(/^\s+\d+ .*~[3-9]s /m, 'blocked times of 3 s or more');
+  const rows = tableRows(screen);
+  t.true(rows.length >= 30, `a full page: ${rows.length} rows`);
+  const oracle = byId(parseDump(await fx.dump()).goroutines);
+  const top = rows[0]!;
+  t.true(top.blockedSec! >= 3, JSON.stringify(top));
+  for (const r of rows.slice(1)) t.true(r.blockedSec === null || r.blockedSec <= top.blockedSec!, `${JSON.stringify(r)} is below ${JSON.stringify(top)}`);
+  for (let i = 1; i < rows.length; i++) t.true((rows[i]!.blockedSec ?? -1) <= (rows[i - 1]!.blockedSec ?? -1), `sorted at row ${i}`);
+  t.is(oracle.get(top.id)?.status, top.state, 'the top goroutine is parked as the runtime says');
+  t.not(firstMainFrame(oracle.get(top.id)!), 'main.churnOne');
+  t.true(rows.every((r) => !r.location.startsWith('main.churnOne') || r.blockedSec! < top.blockedSec!));
+
+  // No colors with NO_COLOR (attributes such as inverse and bold are not colors).
+  t.notRegex(await tmux.screen(true), /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|38;5|48;5)m/);
+
+  // > sorts by the next column: LOCATION, ascending.
+  await tmux.keys('>');
+  screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED\s+LOCATION↑/m, 'the LOCATION sort');
+  t.regex(screen, /^sort LOCATION↑/m);
+  const locations = tableRows(screen).map((r) => r.location);
+  t.deepEqual(locations, [...locations].sort(), 'rows in LOCATION order');
+
+  // / filters; Enter keeps the filter.
+  await tmux.keys('/');
+  await tmux.waitFor(/^\/\s*$/m, 'the filter prompt');
+  await tmux.type('^main\\.chanRecv$');
+  await tmux.keys('Enter');
+  screen = await tmux.waitFor(/filter \/\^main\\\.chanRecv\$\/ 2 shown/, 'the applied filter');
+  const filtered = tableRows(screen);
+  t.is(filtered.length, 2);
+  for (const r of filtered) t.regex(r.location, /^main\.chanRecv parkers\.go:\d+/);
+
+  // Enter shows that goroutine's stack: the runtime's frames with file:line.
+  await tmux.keys('Enter');
+  screen = await tmux.waitFor(new RegExp(`^goroutine ${filtered[0]!.id} \\[chan receive, blocked ~\\d+s\\]`, 'm'), 'the stack view');
+  const expected = oracle.get(filtered[0]!.id)!;
+  for (const f of expected.frames) {
+    t.true(screen.includes(`${f.function}${f.inlined ? '(...)' : '()'}`), `${f.function} on screen`);
+    t.true(screen.includes(`${f.file}:${f.line}`), `${f.file}:${f.line} on screen`);
+  }
+  t.true(screen.includes(`created by ${expected.createdBy!.function} in goroutine ${expected.parentId}`));
+
+  // d dumps every goroutine while the target runs on.
+  await tmux.keys('Escape');
+  await tmux.waitFor(/^\s+ID STATE/m, 'the table again');
+  await tmux.keys('Escape');
+  await tmux.waitFor(/^sort LOCATION↑  group none  system hidden$/m, 'the filter cleared');
+  const before = parseDump(await fx.dump());
+  await tmux.keys('d');
+  screen = await tmux.waitFor(/^dump of \d+ goroutines written to (\S+)/m, 'the dump message');
+  const file = /^dump of \d+ goroutines written to (\S+)/m.exec(screen)![1]!;
+  const after = parseDump(await fx.dump());
+  t.is(path.dirname(file), dir);
+  t.is(statSync(file).mode & 0o777, 0o600);
+  const text = readFileSync(file, 'utf8');
+  const every = parseDump(text.slice(text.indexOf('=== every goroutine ===\n') + 24));
+  const dumped = new Set(every.goroutines.map((g) => g.id));
+  // Every goroutine the runtime listed both before and after (churners come and go; the dumping one is the runtime's own).
+  const afterIds = new Set(after.goroutines.map((g) => g.id));
+  const lasting = before.goroutines.filter((g) => afterIds.has(g.id) && g.status !== 'running');
+  t.true(lasting.length >= PARKING_KINDS.reduce((n, k) => n + k.count, 0), `${lasting.length} lasting goroutines`);
+  t.deepEqual(lasting.filter((g) => !dumped.has(g.id)).map((g) => g.id), []);
+  t.regex(text, /^\d+ goroutines \[chan send\]: /m, 'the grouped part comes first');
+
+  // A resize to 80×24 redraws cleanly.
+  await tmux.cmd('resize-window', '-t', tmux.session, '-x', '80', '-y', '24');
+  screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED/m, 'the table at 80×24');
+  await sleep(1500);
+  screen = await tmux.screen();
+  const lines = screen.split('\n');
+  t.regex(lines[0]!, /^gtop  pid \d+ /);
+  t.regex(lines[4]!, /^\s+ID STATE/);
+  t.regex(lines[22]!, /^dump of \d+ goroutines written to \/.{20,}…$/, 'the footer, cut to 80 columns');
+  t.true(lines.every((l) => l.length <= 80));
+
+  // q quits: the shell's screen back, the cursor shown, nothing left attached.
+  await tmux.keys('q');
+  await tmux.waitFor(/^GTOP_EXIT=0$/m, 'gtop to exit');
+  t.is((await tmux.display('#{alternate_on} #{cursor_flag}')).trim(), '0 1');
+  const pane = Number((await tmux.display('#{pane_pid}')).trim());
+  t.deepEqual([pane, ...descendants(pane)].map(comm), ['sleep'], 'only the pane\'s sleep is left');
+  t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
+});
