@@ -5,7 +5,7 @@
 import type { TargetMemory } from '../target/memory.ts';
 import type { AnalysisLayout } from './layout.ts';
 import type { Channel } from './model.ts';
-import { isPointer, readStruct, word } from './read.ts';
+import { isPointer, readRef, readStruct, word } from './read.ts';
 import type { TypeNames } from './typename.ts';
 
 /** A select has at most 65536 cases (select.go); a channel queue this long is garbage. */
@@ -24,17 +24,22 @@ export interface WaitingSudog {
 /** The sudogs on g.waiting, in order; a string says why they could not be read. */
 export function readWaitingSudogs(mem: TargetMemory, L: AnalysisLayout, gAddr: number, first: number, max = MAX_SELECT_CASES): WaitingSudog[] | string {
   const out: WaitingSudog[] = [];
-  const seen = new Set<number>();
+  // Only a select has more than one: no set for the common case.
+  let seen: Set<number> | undefined;
   for (let s = first; s !== 0; ) {
     if (out.length >= max) break;
-    if (seen.has(s)) return 'g.waiting list loops';
-    seen.add(s);
-    const b = readStruct(mem, s, L.sudog.size);
+    if (out.length > 0) {
+      seen ??= new Set(out.map((x) => x.addr));
+      if (seen.has(s)) return 'g.waiting list loops';
+      seen.add(s);
+    }
+    const b = readRef(mem, s, L.sudog.size);
     if (!b) return `sudog 0x${s.toString(16)} is unreadable`;
+    const o = mem.refOffset;
     // A sudog is recycled once its goroutine wakes: it must still be ours.
-    if (word(b, L.sudog.g) !== gAddr) return 'the goroutine woke while being read';
-    out.push({ addr: s, c: word(b, L.sudog.c), elem: word(b, L.sudog.elem), isSelect: b[L.sudog.isSelect] !== 0 });
-    s = word(b, L.sudog.waitlink);
+    if (word(b, o + L.sudog.g) !== gAddr) return 'the goroutine woke while being read';
+    out.push({ addr: s, c: word(b, o + L.sudog.c), elem: word(b, o + L.sudog.elem), isSelect: b[o + L.sudog.isSelect] !== 0 });
+    s = word(b, o + L.sudog.waitlink);
     if (s !== 0 && !isPointer(s)) return 'g.waiting list is torn';
   }
   return out;
@@ -89,11 +94,12 @@ function walkQueue(mem: TargetMemory, L: AnalysisLayout, chan: number, first: nu
   for (let s = first; s !== 0; ) {
     if (!isPointer(s) || seen.has(s) || waiters.length >= MAX_QUEUE) return { waiters, truncated: true };
     seen.add(s);
-    const b = readStruct(mem, s, L.sudog.size);
+    const b = readRef(mem, s, L.sudog.size);
+    const o = mem.refOffset;
     // Every sudog of a channel queue points back at its channel.
-    if (!b || word(b, L.sudog.c) !== chan) return { waiters, truncated: true };
-    waiters.push({ sudog: s, g: word(b, L.sudog.g), isSelect: b[L.sudog.isSelect] !== 0 });
-    s = word(b, L.sudog.next);
+    if (!b || word(b, o + L.sudog.c) !== chan) return { waiters, truncated: true };
+    waiters.push({ sudog: s, g: word(b, o + L.sudog.g), isSelect: b[o + L.sudog.isSelect] !== 0 });
+    s = word(b, o + L.sudog.next);
   }
   return { waiters, truncated: false };
 }

@@ -37,12 +37,27 @@ export class HeapIndex {
 
   /** The heap object containing `p`, or undefined for anything else (globals, stacks, free pages, garbage). */
   objectOf(p: number): HeapObject | undefined {
-    const span = this.spanOf(p);
-    if (!span) return undefined;
+    const base = this.baseOf(p);
+    return base < 0 ? undefined : { base, size: this.size };
+  }
+
+  /** Size of the object found by the last successful baseOf. */
+  size = 0;
+  private last: Span | null = null;
+
+  /** Allocation-free objectOf for hot loops: the object's base, or -1; its size is left in `size`. */
+  baseOf(p: number): number {
+    let span = this.last;
+    if (!span || p < span.start || p >= span.end) {
+      span = this.spanOf(p) ?? null;
+      if (!span) return -1;
+      this.last = span;
+    }
     const i = Math.floor((p - span.start) / span.elemsize);
     const base = span.start + i * span.elemsize;
-    if (base + span.elemsize > span.end) return undefined; // the tail of a span holds no object
-    return { base, size: span.elemsize };
+    if (base + span.elemsize > span.end) return -1; // the tail of a span holds no object
+    this.size = span.elemsize;
+    return base;
   }
 
   private spanOf(p: number): Span | undefined {
@@ -56,11 +71,10 @@ export class HeapIndex {
     }
     if (ha === 0) return undefined;
     const page = Math.floor(p / PAGE);
-    const key = page; // one lookup per page
-    let span = this.spans.get(key);
+    let span = this.spans.get(page);
     if (span === undefined) {
       span = this.readSpan(ha, page % PAGES_PER_ARENA) ?? null;
-      this.spans.set(key, span);
+      this.spans.set(page, span);
     }
     return span && p >= span.start && p < span.end ? span : undefined;
   }

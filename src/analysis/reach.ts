@@ -9,11 +9,10 @@
 // of Go 1.26's goroutine leak profile, done from outside.
 import type { TargetMemory } from '../target/memory.ts';
 import { G_RUNNING, G_SCAN, G_WAITING, G_LEAKED, G_DEAD, G_DEADEXTRA, type Snapshot } from '../runtime/goroutine.ts';
-import { type RawG, decodeG } from '../runtime/rawg.ts';
 import { SEMTABLE_SIZE } from '../binary/globals.ts';
-import { HeapIndex, type HeapObject, MAX_OBJECT } from './heap.ts';
+import { HeapIndex, MAX_OBJECT } from './heap.ts';
 import { type WaitGraph, type WaitTarget, isPermanentWait } from './model.ts';
-import { readStruct, word } from './read.ts';
+import { readRef, readStruct, word } from './read.ts';
 import { analysisStatics } from './statics.ts';
 import type { WaitSource } from './waits.ts';
 
@@ -43,7 +42,8 @@ export function targetKey(t: WaitTarget): string {
 }
 
 const MAX_ALLGS = 50_000_000;
-const SCAN_PIECE = 64 << 10;
+const SCAN_PIECE = 64 << 10; // the memory cache's chunk size
+const PAGE = 4096;
 
 export function scanReachability(src: WaitSource, snap: Snapshot, graph: WaitGraph, opts: ReachOptions = {}): Reachability {
   const passes = Math.max(1, opts.passes ?? 2);
@@ -59,7 +59,8 @@ export function scanReachability(src: WaitSource, snap: Snapshot, graph: WaitGra
   return { stuck: stuck ?? new Set(), reaches, checked, inconclusive: null };
 }
 
-interface LiveG { raw: RawG; lo: number; hi: number }
+/** A goroutine's g, and the range of its stack to scan (lo..hi). */
+interface LiveG { addr: number; goid: number; status: number; stackLo: number; stackHi: number; lo: number; hi: number }
 
 function onePass(
   src: WaitSource, snap: Snapshot, graph: WaitGraph, opts: ReachOptions, checked: Reachability['checked'], prior: Set<number> | undefined,
@@ -71,27 +72,27 @@ function onePass(
   if (st.heapArenas === undefined) return 'the heap index (runtime.mheap_.arenas) was not found in this binary';
   const heap = HeapIndex.open(mem, st.layout.heap, st.heapArenas);
   if (!heap) return 'the heap index (runtime.mheap_.arenas) is empty';
-  const gs = readAllGs(src, st.layout.g.size);
+  const gs = readAllGs(src);
   if (typeof gs === 'string') return gs;
   // g structs are the runtime's bookkeeping (allgs, run queues, sudog.g):
   // reaching one says nothing about what its goroutine can do.
   const excluded = new Set<number>();
   for (const g of gs) {
-    const o = heap.objectOf(g.raw.addr);
+    const o = heap.objectOf(g.addr);
     if (o) excluded.add(o.base);
   }
-  if (!gs.some((g) => excluded.has(g.raw.addr))) return 'the heap index does not describe the goroutines\' g structs (unexpected runtime layout)';
+  if (!gs.some((g) => excluded.has(g.addr))) return 'the heap index does not describe the goroutines\' g structs (unexpected runtime layout)';
 
   // Candidates: fully resolved channel/sync waits, or waits that never end.
   const snapById = new Map(snap.goroutines.map((g) => [g.id, g]));
   const candidates = new Map<number, { live: LiveG; targets: WaitTarget[] }>();
-  const byGoid = new Map(gs.map((g) => [g.raw.goid, g]));
+  const byGoid = new Map(gs.map((g) => [g.goid, g]));
   for (const [goid, w] of graph.byGoroutine) {
     if (w.error !== null || (w.targets.length === 0 && !isPermanentWait(w.reason))) continue;
     if (prior && !prior.has(goid)) continue;
     const live = byGoid.get(goid);
-    const s = live && live.raw.status & ~G_SCAN;
-    if (!live || (s !== G_WAITING && s !== G_LEAKED) || live.raw.addr !== snapById.get(goid)?.gAddr) continue;
+    const s = live && live.status & ~G_SCAN;
+    if (!live || (s !== G_WAITING && s !== G_LEAKED) || live.addr !== snapById.get(goid)?.gAddr) continue;
     candidates.set(goid, { live, targets: w.targets });
   }
 
@@ -106,7 +107,7 @@ function onePass(
   }
   const stuck = new Set(candidates.keys());
   for (const g of gs) {
-    if (stuck.has(g.raw.goid)) continue;
+    if (stuck.has(g.goid)) continue;
     checked.roots++;
     checked.stackBytes += marker.scanRange(g.lo, g.hi);
   }
@@ -151,8 +152,9 @@ function onePass(
 }
 
 /** Every live goroutine from a fresh read of allgs, with the part of its stack that may hold references. */
-function readAllGs(src: WaitSource, gSize: number): LiveG[] | string {
+function readAllGs(src: WaitSource): LiveG[] | string {
   const { bin, bias, memory: mem } = src;
+  const L = bin.layout.g;
   const lenB = readStruct(mem, bin.globals.allglen + bias, 8);
   const ptrB = readStruct(mem, bin.globals.allgptr + bias, 8);
   if (!lenB || !ptrB) return 'runtime.allgs is unreadable';
@@ -162,14 +164,15 @@ function readAllGs(src: WaitSource, gSize: number): LiveG[] | string {
   const out: LiveG[] = [];
   for (let i = 0; i < n; i++) {
     const addr = word(arr, i * 8);
-    const b = addr > 0 ? readStruct(mem, addr, gSize) : undefined;
+    const b = addr > 0 ? readRef(mem, addr, L.size) : undefined;
     if (!b) continue;
-    const raw = decodeG(b, 0, addr, bin.layout);
-    const s = raw.status & ~G_SCAN;
-    if (s === G_DEAD || s === G_DEADEXTRA || raw.stackHi <= raw.stackLo || raw.stackLo <= 0) continue;
+    const o = mem.refOffset;
+    const status = b.readUInt32LE(o + L.atomicstatus) & ~G_SCAN;
+    const lo = word(b, o + L.stackLo), hi = word(b, o + L.stackHi), sp = word(b, o + L.schedSp);
+    if (status === G_DEAD || status === G_DEADEXTRA || hi <= lo || lo <= 0) continue;
     // Parked goroutines use their stack from the saved sp up; anything else may use all of it.
-    const parked = s !== G_RUNNING && raw.syscallsp === 0 && raw.schedSp >= raw.stackLo && raw.schedSp < raw.stackHi;
-    out.push({ raw, lo: parked ? raw.schedSp : raw.stackLo, hi: raw.stackHi });
+    const parked = status !== G_RUNNING && word(b, o + L.syscallsp) === 0 && sp >= lo && sp < hi;
+    out.push({ addr, goid: word(b, o + L.goid), status, stackLo: lo, stackHi: hi, lo: parked ? sp : lo, hi });
   }
   return out;
 }
@@ -181,8 +184,8 @@ function locator(globals: { lo: number; hi: number }[], heap: HeapIndex, gs: Liv
     if (globals.some((r) => addr >= r.lo && addr < r.hi)) return { kind: 'other' };
     const o = heap.objectOf(addr);
     if (o) return { kind: 'heap', base: o.base };
-    const g = gs.find((x) => addr >= x.raw.stackLo && addr < x.raw.stackHi);
-    return g ? { kind: 'stack', goid: g.raw.goid } : { kind: 'other' };
+    const g = gs.find((x) => addr >= x.stackLo && addr < x.stackHi);
+    return g ? { kind: 'stack', goid: g.goid } : { kind: 'other' };
   };
 }
 
@@ -190,47 +193,64 @@ class Marker {
   readonly marked = new Set<number>();
   bytes = 0;
   exhausted = false;
-  private readonly queue: HeapObject[] = [];
+  // Objects to scan, as parallel arrays: millions of small objects otherwise.
+  private readonly bases: number[] = [];
+  private readonly sizes: number[] = [];
 
   constructor(private readonly mem: TargetMemory, private readonly heap: HeapIndex, private readonly excluded: Set<number>, private readonly budget: number) {}
 
   /** Scans [lo, hi) for pointers to heap objects; returns the bytes read. */
   scanRange(lo: number, hi: number): number {
     let done = 0;
-    for (let a = lo - (lo % 8); a < hi; a += SCAN_PIECE) {
-      const len = Math.min(SCAN_PIECE, hi - a);
-      const b = readStruct(this.mem, a, len - (len % 8));
-      if (!b) continue; // an unmapped hole (e.g. between bss and noptrbss)
-      this.words(b);
-      done += b.length;
+    lo -= lo % 8;
+    // Pieces that end on chunk boundaries come straight from the cache; a piece
+    // with an unmapped page is retried page by page so the rest still counts.
+    for (let a = lo; a < hi; ) {
+      const end = Math.min(hi, (Math.floor(a / SCAN_PIECE) + 1) * SCAN_PIECE);
+      const len = (end - a) - ((end - a) % 8);
+      if (len <= 0) break;
+      const b = readRef(this.mem, a, len);
+      if (b) {
+        this.words(b, this.mem.refOffset, len);
+        done += len;
+      } else {
+        for (let p = a; p < end; p = (Math.floor(p / PAGE) + 1) * PAGE) {
+          const plen = Math.min(end, (Math.floor(p / PAGE) + 1) * PAGE) - p;
+          const pb = readRef(this.mem, p, plen - (plen % 8));
+          if (pb) { this.words(pb, this.mem.refOffset, plen - (plen % 8)); done += plen; }
+        }
+      }
+      a = end;
     }
     return done;
   }
 
   drain(): void {
-    while (this.queue.length > 0) {
-      const o = this.queue.pop()!;
-      const size = Math.min(o.size, MAX_OBJECT);
+    while (this.bases.length > 0) {
+      const base = this.bases.pop()!;
+      const size = Math.min(this.sizes.pop()!, MAX_OBJECT);
       if (this.bytes + size > this.budget) {
         this.exhausted = true;
         return;
       }
       this.bytes += size;
-      const b = readStruct(this.mem, o.base, size - (size % 8));
-      if (b) this.words(b);
+      this.scanRange(base, base + size);
     }
   }
 
-  private words(b: Buffer): void {
-    for (let off = 0; off + 8 <= b.length; off += 8) {
+  private words(b: Buffer, off: number, len: number): void {
+    const heap = this.heap;
+    for (let end = off + len; off + 8 <= end; off += 8) {
       const hi = b.readUInt32LE(off + 4);
       const lo = b.readUInt32LE(off);
       if (hi >= 0x8000 || (hi === 0 && lo < 0x10000)) continue; // above 2^47, or a small integer
-      const v = hi * 0x100000000 + lo;
-      const o = this.heap.objectOf(v);
-      if (!o || this.marked.has(o.base)) continue;
-      this.marked.add(o.base);
-      if (!this.excluded.has(o.base)) this.queue.push(o);
+      const base = heap.baseOf(hi * 0x100000000 + lo);
+      if (base < 0 || this.marked.has(base)) continue;
+      this.marked.add(base);
+      if (!this.excluded.has(base)) {
+        this.bases.push(base);
+        this.sizes.push(heap.size);
+      }
     }
   }
 }

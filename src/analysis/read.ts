@@ -28,3 +28,17 @@ export function readStruct(mem: TargetMemory, addr: number, len: number): Buffer
     throw err;
   }
 }
+
+/**
+ * Like readStruct without allocating, for hot loops: the cache's own buffer
+ * with `addr` at `mem.refOffset`. Use it before the next read.
+ */
+export function readRef(mem: TargetMemory, addr: number, len: number): Buffer | undefined {
+  if (!(addr >= 0x1000 && addr + len <= MAX_USER_ADDR)) return undefined;
+  try {
+    return mem.cachedRef(addr, len);
+  } catch (err) {
+    if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return undefined;
+    throw err;
+  }
+}

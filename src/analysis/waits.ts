@@ -4,14 +4,13 @@
 // woke since the snapshot gets an error instead of a stale answer.
 import type { BinaryInfo } from '../binary/index.ts';
 import { type Goroutine, G_SCAN, G_WAITING, G_LEAKED, type Snapshot } from '../runtime/goroutine.ts';
-import { type RawG, decodeG } from '../runtime/rawg.ts';
 import type { TargetMemory } from '../target/memory.ts';
 import { readChannel, readWaitingSudogs } from './channels.ts';
 import {
   type Channel, type GoroutineWait, type LockObject, type WaitGraph, type WaitTarget,
   classifyReason, isChanWait, isSemaWait,
 } from './model.ts';
-import { readStruct } from './read.ts';
+import { readRef, word } from './read.ts';
 import { findCondList, lockForSema, semtableWaiters } from './sema.ts';
 import { type AnalysisStatics, analysisStatics } from './statics.ts';
 
@@ -22,7 +21,7 @@ export interface WaitSource {
   readonly memory: TargetMemory;
 }
 
-interface Pending { g: Goroutine; raw: RawG; wait: GoroutineWait }
+interface Pending { g: Goroutine; raw: LiveG; wait: GoroutineWait }
 
 export function readWaits(src: WaitSource, snap: Snapshot): WaitGraph {
   const st = analysisStatics(src.bin, src.bias);
@@ -54,15 +53,19 @@ export function readWaits(src: WaitSource, snap: Snapshot): WaitGraph {
   return { pid: snap.pid, takenAt: snap.takenAt, channels, locks, byGoroutine, semaSource };
 }
 
+/** What readWaits needs of a g, re-read now. */
+interface LiveG { addr: number; waiting: number; waitsince: number; schedSp: number; stackHi: number }
+
 /** The goroutine's g, if it is still the same goroutine waiting for the same reason. */
-function rereadG(mem: TargetMemory, bin: BinaryInfo, g: Goroutine): RawG | undefined {
-  const b = readStruct(mem, g.gAddr, bin.layout.g.size);
+function rereadG(mem: TargetMemory, bin: BinaryInfo, g: Goroutine): LiveG | undefined {
+  const L = bin.layout.g;
+  const b = readRef(mem, g.gAddr, L.size);
   if (!b) return undefined;
-  const raw = decodeG(b, 0, g.gAddr, bin.layout);
-  const status = raw.status & ~G_SCAN;
-  if (raw.goid !== g.id || (status !== G_WAITING && status !== G_LEAKED)) return undefined;
-  if ((bin.waitReasons[raw.waitreason] ?? null) !== g.waitReason) return undefined;
-  return raw;
+  const o = mem.refOffset;
+  const status = b.readUInt32LE(o + L.atomicstatus) & ~G_SCAN;
+  if (word(b, o + L.goid) !== g.id || (status !== G_WAITING && status !== G_LEAKED)) return undefined;
+  if ((bin.waitReasons[b[o + L.waitreason]!] ?? null) !== g.waitReason) return undefined;
+  return { addr: g.gAddr, waiting: word(b, o + L.waiting), waitsince: word(b, o + L.waitsince), schedSp: word(b, o + L.schedSp), stackHi: word(b, o + L.stackHi) };
 }
 
 function resolveChannels(mem: TargetMemory, st: AnalysisStatics, pending: Pending[], goidOf: (g: number) => number | undefined): Channel[] {

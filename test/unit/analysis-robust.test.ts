@@ -49,6 +49,11 @@ class GarbageMemory {
     }
     return out;
   }
+  refOffset = 0;
+  cachedRef(addr: number, len: number): Buffer {
+    this.refOffset = 0;
+    return this.cached(addr, len);
+  }
   tryRead(addr: number, len: number): Buffer | undefined {
     try { return this.cached(addr, len); } catch { return undefined; }
   }
@@ -102,7 +107,8 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
 }
 
 test('addresses outside user space never reach memory', (t) => {
-  const mem = { cached: () => { throw new Error('must not be called'); }, tryRead: () => undefined, invalidate: () => {} } as unknown as TargetMemory;
+  const never = () => { throw new Error('must not be called'); };
+  const mem = { cached: never, cachedRef: never, tryRead: () => undefined, invalidate: () => {} } as unknown as TargetMemory;
   for (const a of [8, 0xfff, -8, 2 ** 47, 2 ** 53, Number.NaN]) {
     t.is(readChannel(mem, L, a, noTypes, () => undefined), undefined);
     t.is(readWaitingSudogs(mem, L, 0x1000, a), `sudog 0x${a.toString(16)} is unreadable`);
