@@ -132,6 +132,18 @@ export class LeakTracker {
     for (const a of this.chans.keys()) if (!live.has(a)) this.chans.delete(a);
   }
 
+  /**
+   * Since when (epoch ms) the goroutine has been seen blocked on the same
+   * thing, the longer of gtop's own observation and g.waitsince; undefined
+   * when it is not blocked in the latest snapshot. For "waiting for" columns.
+   */
+  blockedSince(goid: number): number | undefined {
+    const tr = this.tracked.get(goid);
+    if (!tr) return undefined;
+    const now = this.samples[this.samples.length - 1]?.t ?? tr.firstSeen;
+    return Math.min(tr.firstSeen, now - (tr.blockedMs ?? 0));
+  }
+
   suspects(): LeakSuspect[] {
     const n = this.samples.length;
     if (n < this.opts.minSnapshots) return [];

@@ -106,11 +106,15 @@ function onePass(
     } else checked.globalBytes += marker.scanRange(r.lo, r.hi);
   }
   const stuck = new Set(candidates.keys());
-  for (const g of gs) {
-    if (stuck.has(g.goid)) continue;
+  // A goroutine that can run is a root with its stack and its g: the g
+  // holds what is not on the stack yet or any more (the closure of a
+  // goroutine not started, heap-allocated defers, a panic's value).
+  const gSize = src.bin.layout.g.size;
+  const root = (g: LiveG) => {
     checked.roots++;
-    checked.stackBytes += marker.scanRange(g.lo, g.hi);
-  }
+    checked.stackBytes += marker.scanRange(g.lo, g.hi) + marker.scanRange(g.addr, g.addr + gSize);
+  };
+  for (const g of gs) if (!stuck.has(g.goid)) root(g);
   const where = locator(st.writable, heap, gs);
   const isReached = (m: Marker, t: WaitTarget, by: (goid: number) => boolean) => {
     const loc = where(t.addr);
@@ -126,9 +130,7 @@ function onePass(
       if (!candidates.get(goid)!.targets.some((t) => isReached(marker, t, (h) => !stuck.has(h)))) continue;
       stuck.delete(goid);
       changed = true;
-      const live = candidates.get(goid)!.live;
-      checked.roots++;
-      checked.stackBytes += marker.scanRange(live.lo, live.hi);
+      root(candidates.get(goid)!.live);
     }
   }
   checked.heapBytes += marker.bytes;

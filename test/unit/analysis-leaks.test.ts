@@ -51,6 +51,9 @@ test('a site that grows with every snapshot and never moves is the top suspect; 
   t.regex(top.evidence[0]!, /^blocked goroutines created at main\.handler \/src\/main\.go:5: 3 → 403 over 10 s \(11 snapshots/);
   t.regex(top.evidence[2]!, /403 distinct channels/);
   t.is(leakSuspectsToJSON(sus)[0]!.perSecond, 40);
+  t.is(tr.blockedSince(5000), 1_700_000_000_000, 'seen blocked since the first snapshot');
+  t.is(tr.blockedSince(5402), 1_700_000_010_000);
+  t.is(tr.blockedSince(99), undefined);
 });
 
 test('not before three snapshots two seconds apart', (t) => {
