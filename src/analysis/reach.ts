@@ -12,7 +12,7 @@ import { G_RUNNING, G_SCAN, G_WAITING, G_LEAKED, G_DEAD, G_DEADEXTRA, type Snaps
 import { SEMTABLE_SIZE } from '../binary/globals.ts';
 import { HeapIndex, MAX_OBJECT } from './heap.ts';
 import { type WaitGraph, type WaitTarget, isPermanentWait } from './model.ts';
-import { readRef, readStruct, word } from './read.ts';
+import { readRef, readStruct, whileAlive, word } from './read.ts';
 import { analysisStatics } from './statics.ts';
 import type { WaitSource } from './waits.ts';
 
@@ -46,6 +46,10 @@ const SCAN_PIECE = 64 << 10; // the memory cache's chunk size
 const PAGE = 4096;
 
 export function scanReachability(src: WaitSource, snap: Snapshot, graph: WaitGraph, opts: ReachOptions = {}): Reachability {
+  return whileAlive(snap.pid, () => scan(src, snap, graph, opts));
+}
+
+function scan(src: WaitSource, snap: Snapshot, graph: WaitGraph, opts: ReachOptions): Reachability {
   const passes = Math.max(1, opts.passes ?? 2);
   const checked = { roots: 0, stackBytes: 0, globalBytes: 0, heapBytes: 0, heapObjects: 0, passes };
   let stuck: Set<number> | undefined;

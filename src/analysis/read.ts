@@ -2,7 +2,7 @@
 // every pointer is checked before use, every walk is bounded, and a read that
 // fails because memory moved under us is an answer ("unreadable"), not an
 // exception. Only a dead process throws.
-import { MemoryReadError } from '../errors.ts';
+import { GtopError, MemoryReadError } from '../errors.ts';
 import { ProcessGoneError, type TargetMemory } from '../target/memory.ts';
 
 /** User-space addresses on linux/amd64 are below 2^47. */
@@ -39,6 +39,16 @@ export function readRef(mem: TargetMemory, addr: number, len: number): Buffer | 
     return mem.cachedRef(addr, len);
   } catch (err) {
     if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return undefined;
+    throw err;
+  }
+}
+
+/** Runs `f`; the target exiting meanwhile becomes the same GtopError a snapshot gives. */
+export function whileAlive<T>(pid: number, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof ProcessGoneError) throw new GtopError('process-gone', `process ${pid} exited while gtop was reading it`, { cause: err });
     throw err;
   }
 }

@@ -10,7 +10,7 @@ import {
   type Channel, type GoroutineWait, type LockObject, type WaitGraph, type WaitTarget,
   classifyReason, isChanWait, isSemaWait,
 } from './model.ts';
-import { readRef, word } from './read.ts';
+import { readRef, whileAlive, word } from './read.ts';
 import { findCondList, lockForSema, semtableWaiters } from './sema.ts';
 import { type AnalysisStatics, analysisStatics } from './statics.ts';
 
@@ -23,7 +23,12 @@ export interface WaitSource {
 
 interface Pending { g: Goroutine; raw: LiveG; wait: GoroutineWait }
 
+/** The channels and sync objects the snapshot's waiting goroutines wait on, read now. */
 export function readWaits(src: WaitSource, snap: Snapshot): WaitGraph {
+  return whileAlive(snap.pid, () => read(src, snap));
+}
+
+function read(src: WaitSource, snap: Snapshot): WaitGraph {
   const st = analysisStatics(src.bin, src.bias);
   const mem = src.memory;
   mem.invalidate();

@@ -165,3 +165,16 @@ for (const tc of selectedToolchains().filter((x) => x.minor in LEAK_MINORS)) {
     t.false(suspects.some((s) => s.function.startsWith('net/http')));
   });
 }
+
+test.serial('a target that exits under the analysis is a process-gone error', async (t) => {
+  const minor = selectedToolchains().find((x) => WAIT_MINORS.has(x.minor))?.minor;
+  if (minor === undefined) return t.fail('no toolchain of 1.19/1.23/1.25/1.26 selected');
+  const { fx, session } = await open(t, 'waits', minor, VARIANTS[0]!);
+  const snap = session.snapshot();
+  const graph = readWaits(session, snap);
+  await fx.stop();
+  for (const f of [() => readWaits(session, snap), () => scanReachability(session, snap, graph)]) {
+    const err = t.throws(f);
+    t.like(err, { name: 'GtopError', kind: 'process-gone' });
+  }
+});
