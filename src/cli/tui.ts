@@ -64,6 +64,8 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   if (!stdin.isTTY || !stdout.isTTY) throw new GtopError('usage', 'the interactive view needs a terminal; use --once to print the goroutines');
   const session = Session.open(opts.pid);
   unsetCi();
+  // React's development build checks every render: several times slower.
+  process.env['NODE_ENV'] ??= 'production';
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../../ui/App.tsx')]);
 
   const model = new LiveModel();
@@ -109,8 +111,10 @@ export async function runTui(opts: TuiOptions): Promise<number> {
         fail(err);
         return;
       }
-      // Leave input some time even when a snapshot takes longer than the interval.
-      if (!gone) schedule(Math.max(opts.delay * 1000 - (performance.now() - started), 200));
+      // A snapshot blocks input while it runs (~1 s for 100k goroutines):
+      // keys get at least as much time as the last refresh took.
+      const took = performance.now() - started;
+      if (!gone) schedule(Math.max(opts.delay * 1000 - took, took, 100));
     }, ms);
   };
 

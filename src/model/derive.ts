@@ -67,30 +67,31 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function columnCompare(column: SortColumn): (a: GoroutineRow, b: GoroutineRow) => number {
+/** The value a row sorts by; null sorts last whatever the direction. */
+function sortKey(r: GoroutineRow, column: SortColumn): number | string | null {
   switch (column) {
-    case 'id': return (a, b) => a.id - b.id;
-    case 'state': return (a, b) => cmpStr(a.state, b.state);
-    case 'blocked': return (a, b) => (a.blockedMs ?? -1) - (b.blockedMs ?? -1);
-    case 'location': return (a, b) => cmpStr(locationText(a.location), locationText(b.location));
-    case 'creator': return (a, b) => cmpStr(locationText(a.creator), locationText(b.creator));
-    case 'channel': return (a, b) => (a.channel ?? -1) - (b.channel ?? -1);
+    case 'id': return r.id;
+    case 'state': return r.state;
+    case 'blocked': return r.blockedMs;
+    case 'location': return r.location === null ? null : locationText(r.location);
+    case 'creator': return r.creator === null ? null : locationText(r.creator);
+    case 'channel': return r.channel;
   }
 }
 
-/** Sorted copy; ties by goid ascending (older goroutines first). Rows without a value sort last either way. */
+/** Sorted copy; ties by goid ascending (older goroutines first). Keys are computed once per row, not per comparison. */
 export function sortRows(rows: readonly GoroutineRow[], sort: SortSpec): GoroutineRow[] {
-  const cmp = columnCompare(sort.column);
+  const keys = rows.map((r) => sortKey(r, sort.column));
   const dir = sort.desc ? -1 : 1;
-  const missing = (r: GoroutineRow): boolean =>
-    (sort.column === 'blocked' && r.blockedMs === null) || (sort.column === 'channel' && r.channel === null) ||
-    (sort.column === 'location' && r.location === null) || (sort.column === 'creator' && r.creator === null);
-  return [...rows].sort((a, b) => {
-    const ma = missing(a);
-    const mb = missing(b);
-    if (ma !== mb) return ma ? 1 : -1;
-    return dir * cmp(a, b) || a.id - b.id;
+  const order = rows.map((_, i) => i);
+  order.sort((i, j) => {
+    const a = keys[i]!;
+    const b = keys[j]!;
+    if (a === null || b === null) return a === b ? rows[i]!.id - rows[j]!.id : a === null ? 1 : -1;
+    const c = typeof a === 'number' ? a - (b as number) : cmpStr(a, b as string);
+    return dir * c || rows[i]!.id - rows[j]!.id;
   });
+  return order.map((i) => rows[i]!);
 }
 
 const stackKeys = new WeakMap<readonly Frame[], string>();
@@ -101,21 +102,18 @@ function stackKey(frames: readonly Frame[]): string {
   return k;
 }
 
-function groupKey(r: GoroutineRow, grouping: Exclude<Grouping, 'none'>): { key: string; label: string } {
+/** Group key in two parts (no per-row string building) and the label. */
+function groupKey(r: GoroutineRow, grouping: Exclude<Grouping, 'none'>): [string, string] {
   switch (grouping) {
-    case 'creator': {
-      const l = r.creator === null ? '(no creator)' : locationText(r.creator);
-      return { key: l, label: l };
-    }
-    case 'top': {
-      const l = r.location === null ? '(no stack)' : locationText(r.location);
-      return { key: l, label: l };
-    }
-    case 'stack': {
-      const l = r.location === null ? '(no stack)' : `${locationText(r.location)}  [${r.g.frames.length} frames]`;
-      return { key: `${stackKey(r.g.frames)}\n${locationText(r.creator)}`, label: l };
-    }
+    case 'creator': return [r.creator === null ? '(no creator)' : locationText(r.creator), ''];
+    case 'top': return [r.location === null ? '(no stack)' : locationText(r.location), ''];
+    case 'stack': return [stackKey(r.g.frames), locationText(r.creator)];
   }
+}
+
+function groupLabel(r: GoroutineRow, grouping: Exclude<Grouping, 'none'>): string {
+  if (grouping !== 'stack') return groupKey(r, grouping)[0];
+  return r.location === null ? '(no stack)' : `${locationText(r.location)}  [${r.g.frames.length} frames]`;
 }
 
 function makeGroup(key: string, label: string, rows: GoroutineRow[]): Group {
@@ -137,14 +135,20 @@ function makeGroup(key: string, label: string, rows: GoroutineRow[]): Group {
 
 /** Groups of already sorted rows (members keep that order); largest group first, then longest blocked. */
 export function groupRows(rows: readonly GoroutineRow[], grouping: Exclude<Grouping, 'none'>): Group[] {
-  const byKey = new Map<string, { label: string; rows: GoroutineRow[] }>();
+  const byKey = new Map<string, Map<string, GoroutineRow[]>>();
+  const found: { key: string; rows: GoroutineRow[] }[] = [];
   for (const r of rows) {
-    const { key, label } = groupKey(r, grouping);
-    let g = byKey.get(key);
-    if (g === undefined) byKey.set(key, (g = { label, rows: [] }));
-    g.rows.push(r);
+    const [k1, k2] = groupKey(r, grouping);
+    let inner = byKey.get(k1);
+    if (inner === undefined) byKey.set(k1, (inner = new Map()));
+    let list = inner.get(k2);
+    if (list === undefined) {
+      inner.set(k2, (list = []));
+      found.push({ key: k2 === '' ? k1 : `${k1}\n${k2}`, rows: list });
+    }
+    list.push(r);
   }
-  const groups = [...byKey].map(([key, g]) => makeGroup(key, g.label, g.rows));
+  const groups = found.map((f) => makeGroup(f.key, groupLabel(f.rows[0]!, grouping), f.rows));
   return groups.sort((a, b) => b.rows.length - a.rows.length || (b.maxBlockedMs ?? -1) - (a.maxBlockedMs ?? -1) || cmpStr(a.label, b.label));
 }
 

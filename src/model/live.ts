@@ -59,17 +59,18 @@ export interface ModelView {
 interface Seen {
   status: string;
   reason: string | null;
-  topFunc: string | null;
-  topLine: number;
+  top: Frame | null;
   /** Time of the snapshot that first showed this wait, ms. */
   since: number;
+  /** The last ingest that saw this goroutine. */
+  gen: number;
 }
 
 const HISTORY = 600;
 
 export class LiveModel {
   private readonly feed: ProbeFeed | undefined;
-  private seen = new Map<number, Seen>();
+  private readonly seen = new Map<number, Seen>();
   private history: number[] = [];
   private prev: { at: number; counters: { created: number; exited: number } | null } | undefined;
   private generation = 0;
@@ -86,21 +87,33 @@ export class LiveModel {
   /** Folds in a snapshot taken at `nowMs` (wall clock, ms). */
   ingest(snap: Snapshot, proc: ProcessInfo, nowMs: number): ModelView {
     this.feed?.update();
+    const gen = ++this.generation;
     const parkStacks = new Map<number, readonly Frame[]>();
-    const rows = snap.goroutines.map((g) => this.row(g, nowMs, snap.module, parkStacks));
-    const { created, exited } = this.rates(snap.goroutines, nowMs);
+    const rows: GoroutineRow[] = new Array(snap.goroutines.length);
+    let fresh = 0;
     let system = 0;
     const counts = new Map<string, number>();
-    for (const g of snap.goroutines) {
+    for (let i = 0; i < snap.goroutines.length; i++) {
+      const g = snap.goroutines[i]!;
+      if (!this.seen.has(g.id)) fresh++;
+      rows[i] = this.row(g, gen, nowMs, snap.module, parkStacks);
       if (g.system) system++;
       else counts.set(g.status, (counts.get(g.status) ?? 0) + 1);
     }
+    let gone = 0;
+    for (const [id, s] of this.seen) {
+      if (s.gen !== gen) {
+        this.seen.delete(id);
+        gone++;
+      }
+    }
+    const { created, exited } = this.rates(fresh, gone, nowMs);
     const total = snap.goroutines.length - system;
     this.history.push(total);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     const feed = this.feed;
     this.last = {
-      generation: ++this.generation,
+      generation: gen,
       process: proc,
       goVersion: snap.goVersion,
       module: snap.module,
@@ -129,49 +142,48 @@ export class LiveModel {
     return this.last;
   }
 
-  private row(g: Goroutine, nowMs: number, module: string | null, parkStacks: Map<number, readonly Frame[]>): GoroutineRow {
+  // One object literal per row, always with the same fields in the same
+  // order: spreads would build 100k rows in V8's slow dictionary mode.
+  private row(g: Goroutine, gen: number, nowMs: number, module: string | null, parkStacks: Map<number, readonly Frame[]>): GoroutineRow {
     const location = topUserFrame(g.frames, module);
-    const base = { g, id: g.id, state: stateOf(g), location, creator: g.createdBy };
-    const seen = this.track(g, location, nowMs);
-    if (!isBlockedStatus(g.status)) return { ...base, blockedMs: null, blockedExact: false, channel: null };
-    const park = this.feed?.park(g.id);
-    if (park !== undefined && park.reason === g.waitReason) {
-      if (park.parkStack) parkStacks.set(g.id, park.parkStack);
-      const blockedMs = Math.max(0, (this.feed!.nowNs() - park.parkedAtNs) / 1e6);
-      return { ...base, blockedMs, blockedExact: true, channel: park.channel ?? null };
+    const seen = this.track(g, location, gen, nowMs);
+    let blockedMs: number | null = null;
+    let blockedExact = false;
+    let channel: number | null = null;
+    if (isBlockedStatus(g.status)) {
+      const park = this.feed?.park(g.id);
+      if (park !== undefined && park.reason === g.waitReason) {
+        if (park.parkStack) parkStacks.set(g.id, park.parkStack);
+        blockedMs = Math.max(0, (this.feed!.nowNs() - park.parkedAtNs) / 1e6);
+        blockedExact = true;
+        channel = park.channel ?? null;
+      } else {
+        blockedMs = Math.max(nowMs - seen.since, g.waitMinutes !== null ? g.waitMinutes * 60_000 : 0);
+      }
     }
-    const fromRuntime = g.waitMinutes !== null ? g.waitMinutes * 60_000 : 0;
-    return { ...base, blockedMs: Math.max(nowMs - seen.since, fromRuntime), blockedExact: false, channel: null };
+    return { g, id: g.id, state: stateOf(g), blockedMs, blockedExact, location, creator: g.createdBy, channel };
   }
 
   /** The goroutine's current wait, carried over when unchanged since the last snapshot. */
-  private track(g: Goroutine, top: Frame | null, nowMs: number): Seen {
-    const reason = g.waitReason;
-    const topFunc = top?.function ?? null;
-    const topLine = top?.line ?? 0;
-    let s = this.seen.get(g.id);
+  private track(g: Goroutine, top: Frame | null, gen: number, nowMs: number): Seen {
+    const s = this.seen.get(g.id);
     if (s === undefined) {
-      s = { status: g.status, reason, topFunc, topLine, since: nowMs };
-      this.seen.set(g.id, s);
-    } else if (s.status !== g.status || s.reason !== reason || s.topFunc !== topFunc || s.topLine !== topLine) {
-      Object.assign(s, { status: g.status, reason, topFunc, topLine, since: nowMs });
+      const fresh: Seen = { status: g.status, reason: g.waitReason, top, since: nowMs, gen };
+      this.seen.set(g.id, fresh);
+      return fresh;
     }
+    // Frames are shared objects, but compare by content: the symbolizer may have reset its cache.
+    if (s.status !== g.status || s.reason !== g.waitReason || s.top?.function !== top?.function || s.top?.line !== top?.line) {
+      s.status = g.status;
+      s.reason = g.waitReason;
+      s.since = nowMs;
+    }
+    s.top = top;
+    s.gen = gen;
     return s;
   }
 
-  private rates(gs: readonly Goroutine[], nowMs: number): { created: number | null; exited: number | null } {
-    // Forget goroutines that are gone, and count them.
-    const next = new Map<number, Seen>();
-    let fresh = 0;
-    for (const g of gs) {
-      const s = this.seen.get(g.id);
-      if (s !== undefined) next.set(g.id, s);
-      if (this.prevIds?.has(g.id) === false) fresh++;
-    }
-    const prevCount = this.prevIds?.size ?? 0;
-    const gone = prevCount - (gs.length - fresh);
-    this.seen = next;
-    this.prevIds = new Set(gs.map((g) => g.id));
+  private rates(fresh: number, gone: number, nowMs: number): { created: number | null; exited: number | null } {
     const counters = this.feed ? this.feed.counters() : null;
     const prev = this.prev;
     this.prev = { at: nowMs, counters: counters ? { created: counters.created, exited: counters.exited } : null };
@@ -180,6 +192,4 @@ export class LiveModel {
     if (counters && prev.counters) return { created: (counters.created - prev.counters.created) / secs, exited: (counters.exited - prev.counters.exited) / secs };
     return { created: fresh / secs, exited: gone / secs };
   }
-
-  private prevIds: Set<number> | undefined;
 }

@@ -71,7 +71,12 @@ export function basename(file: string): string {
   return file.slice(file.lastIndexOf('/') + 1);
 }
 
-/** "main.worker main.go:42" */
+const texts = new WeakMap<Frame | CreatedBy, string>();
+
+/** "main.worker main.go:42"; cached, since frames and creators are shared objects. */
 export function locationText(f: Frame | CreatedBy | null): string {
-  return f === null ? '' : `${f.function} ${basename(f.file)}:${f.line}`;
+  if (f === null) return '';
+  let t = texts.get(f);
+  if (t === undefined) texts.set(f, (t = `${f.function} ${basename(f.file)}:${f.line}`));
+  return t;
 }

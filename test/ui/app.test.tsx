@@ -39,7 +39,7 @@ test.serial('the screen fits its size: header, table, footer; every line within 
   t.is(ls.length, 24);
   t.true(ls.every((l) => l.length <= 80), ls.find((l) => l.length > 80));
   t.regex(ls[0]!, /^gtop  pid 4242 app  go1\.26\.8  up 1h02m  every 1s/);
-  t.regex(ls[1]!, /^24 goroutines \+1 system ▁▁  waiting 22 · runnable 1 · running 1$/);
+  t.regex(ls[1]!, /^24 goroutines \+1 system ██  waiting 22 · runnable 1 · running 1$/);
   t.regex(ls[2]!, /^created 0\.0\/s  exited 0\.0\/s  snapshot 12 ms  │ no probes: figures from snapshot/);
   t.regex(ls[3]!, /^sort BLOCKED↓  group none  system hidden/);
   t.regex(ls.at(-1)!, /^\?:help/);

@@ -1,0 +1,191 @@
+// bench/ui: the interactive view with 10k and 100k parked goroutines in the
+// target (bench/go/parked). In this process, on a 120×40 fake terminal: how
+// long a refresh takes (snapshot, model, first frame of the new view) and
+// how long a frame takes after a key (cursor move, sort change, filter).
+// Then the real bin/gtop in tmux: its resident memory after a few refreshes.
+//
+//   node --import=tsx bench/ui.ts [N ...]     (default: 10000 100000)
+// Goals (issue 4): ≤ 50 ms per frame, ≤ 200 MB resident.
+import { execFileSync, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { LiveModel } from '../src/model/live.ts';
+import { Session } from '../src/session.ts';
+
+// Styles as on a real terminal, even when this output is piped: without
+// them a cursor move changes no byte and Ink draws nothing.
+process.env['FORCE_COLOR'] ??= '1';
+process.env['NODE_ENV'] ??= 'production'; // as gtop runs React (src/cli/tui.ts)
+const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../ui/App.tsx')]);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = `${root}.cache/bench`;
+const [W, H] = [120, 40];
+
+function build(): string {
+  mkdirSync(out, { recursive: true });
+  const bin = `${out}/parked`;
+  execFileSync('go', ['build', '-o', bin, './parked'], { cwd: `${root}bench/go`, stdio: 'inherit', env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' } });
+  return bin;
+}
+
+async function start(bin: string, n: number): Promise<{ pid: number; stop: () => void }> {
+  const child = spawn(bin, ['-n', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line.startsWith('READY ')) return { pid: child.pid!, stop: () => child.kill('SIGKILL') };
+  }
+  throw new Error('bench target exited before it was ready');
+}
+
+/** A terminal Ink can draw on: counts what it writes. */
+class FakeTerminal extends EventEmitter {
+  readonly isTTY = true;
+  readonly columns = W;
+  readonly rows = H;
+  writes = 0;
+  lastWriteAt = 0;
+  write(_s: string): boolean {
+    this.writes++;
+    this.lastWriteAt = performance.now();
+    return true;
+  }
+}
+
+class FakeKeyboard extends EventEmitter {
+  readonly isTTY = true;
+  private pending: string | null = null;
+  setRawMode(): this { return this; }
+  setEncoding(): this { return this; }
+  ref(): this { return this; }
+  unref(): this { return this; }
+  resume(): this { return this; }
+  pause(): this { return this; }
+  read(): string | null {
+    const p = this.pending;
+    this.pending = null;
+    return p;
+  }
+  press(key: string): void {
+    this.pending = key;
+    this.emit('readable');
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number): string => `${x.toFixed(1).padStart(7)} ms`;
+
+/** Wall time from `fn` (a key, a new view) until the frame is written to the terminal. */
+async function frameTime(term: FakeTerminal, fn: () => void): Promise<number> {
+  await sleep(40); // past Ink's 30 fps throttle, so this frame is drawn on the leading edge
+  const before = term.writes;
+  const t0 = performance.now();
+  fn();
+  for (let i = 0; i < 2000 && term.writes === before; i++) await sleep(1);
+  if (term.writes === before) throw new Error('no frame was drawn');
+  return term.lastWriteAt - t0;
+}
+
+async function inProcess(pid: number): Promise<string[]> {
+  const session = Session.open(pid);
+  const model = new LiveModel();
+  const term = new FakeTerminal();
+  const keys = new FakeKeyboard();
+  const proc = { pid, name: 'parked', uptimeSec: null };
+  const app = () => createElement(App, { view: model.current, pid, width: W, height: H - 1, color: true, refreshSec: 1, onQuit() {}, onDump: () => '', onPause() {} });
+  const ink = render(app(), { stdout: term as unknown as NodeJS.WriteStream, stdin: keys as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false });
+  const snapMs: number[] = [];
+  const ingestMs: number[] = [];
+  const refreshFrame: number[] = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      const snap = session.snapshot();
+      snapMs.push(snap.durationMs);
+      const t0 = performance.now();
+      model.ingest(snap, proc, Date.now());
+      ingestMs.push(performance.now() - t0);
+      refreshFrame.push(await frameTime(term, () => ink.rerender(app())));
+    }
+    const key = async (k: string, n: number): Promise<number> => {
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) xs.push(await frameTime(term, () => keys.press(k)));
+      return median(xs);
+    };
+    await sleep(50);
+    const down = await key('\x1b[B', 20);
+    const pageDown = await key('\x1b[6~', 10);
+    const sort = await key('>', 6);
+    await key('<', 6);
+    const group = await key('g', 4);
+    const busy = median(snapMs) + median(ingestMs) + median(refreshFrame.slice(1));
+    return [
+      `  snapshot            ${ms(median(snapMs))}   (median of 4)`,
+      `  model ingest        ${ms(median(ingestMs))}`,
+      `  refresh frame       ${ms(median(refreshFrame.slice(1)))}   new rows: filter + sort + render (first: ${refreshFrame[0]!.toFixed(1)} ms)`,
+      `  keys wait up to     ${ms(busy)}   per refresh (snapshot + ingest + frame: the main thread is busy)`,
+      `  key frame: ↓        ${ms(down)}`,
+      `  key frame: PgDn     ${ms(pageDown)}`,
+      `  key frame: > sort   ${ms(sort)}   re-sorts every row`,
+      `  key frame: g group  ${ms(group)}   regroups every row`,
+      `  bench process RSS   ${(process.memoryUsage().rss / 2 ** 20).toFixed(0).padStart(7)} MB`,
+    ];
+  } finally {
+    ink.unmount();
+    session.close();
+  }
+}
+
+function descendants(pid: number): number[] {
+  const kids: number[] = [];
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) kids.push(Number(d), ...descendants(Number(d)));
+    } catch {
+      // gone
+    }
+  }
+  return kids;
+}
+
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** The real gtop in a 120×40 tmux terminal, after `refreshes` refreshes. */
+async function realGtop(pid: number, refreshes: number): Promise<string[]> {
+  const tmux = (...a: string[]): string => execFileSync('tmux', ['-L', `gtop-bench-${process.pid}`, ...a], { encoding: 'utf8' });
+  // From source unless told otherwise: a dist/ build may be older than the tree.
+  const fromSource = process.env['GTOP_FROM_SOURCE'] ?? '1';
+  tmux('new-session', '-d', '-s', 'b', '-x', String(W), '-y', String(H), `exec env GTOP_FROM_SOURCE=${fromSource} ${process.execPath} ${root}bin/gtop -p ${pid}`);
+  try {
+    const pane = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
+    const deadline = Date.now() + 120_000;
+    while (!/goroutines/.test(tmux('capture-pane', '-p', '-t', 'b')) && Date.now() < deadline) await sleep(200);
+    await sleep(refreshes * 1000);
+    const procs = [pane, ...descendants(pane)].filter((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim().startsWith('node'));
+    const rss = procs.map((p) => statusKb(p, 'VmRSS'));
+    const hwm = procs.map((p) => statusKb(p, 'VmHWM'));
+    const how = fromSource === '1' ? 'run from source through tsx' : 'run from dist/';
+    return [`  gtop in tmux RSS    ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(0).padStart(7)} MB   peak ${(hwm.reduce((a, b) => a + b, 0) / 1024).toFixed(0)} MB after ${refreshes} refreshes (${how})`];
+  } finally {
+    tmux('kill-server');
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const bin = build();
+for (const n of sizes.length ? sizes : [10_000, 100_000]) {
+  const t = await start(bin, n);
+  try {
+    await sleep(500);
+    console.log(`${n} parked goroutines, ${W}×${H} terminal`);
+    console.log((await inProcess(t.pid)).join('\n'));
+    console.log((await realGtop(t.pid, 6)).join('\n'));
+  } finally {
+    t.stop();
+  }
+}
