@@ -33,6 +33,7 @@ export interface AppProps {
 }
 
 const NO_ROWS: readonly GoroutineRow[] = [];
+const GROUP_TITLES = { creator: 'creation site', top: 'top frame', stack: 'whole stack' } as const;
 
 function useItems(rows: readonly GoroutineRow[], s: ViewState): { items: Item[]; shown: number; filterError: string | null } {
   const pattern = s.mode === 'filter' ? s.draft : s.filter;
@@ -98,7 +99,8 @@ export function App(p: AppProps) {
   else if (state.mode === 'stack') body = <StackView lines={lines} top={state.stackTop} height={bodyHeight} width={p.width} color={p.color} />;
   else {
     const empty = p.view === undefined ? '' : state.filter !== '' || state.draft !== '' ? 'no goroutine matches the filter' : 'no goroutines';
-    body = <GoroutineTable items={items} cursor={cursor} top={top} height={pageSize} width={p.width} showChannel={showChannel} sort={state.sort} color={p.color} empty={empty} />;
+    body = <GoroutineTable items={items} cursor={cursor} top={top} height={pageSize} width={p.width} showChannel={showChannel} sort={state.sort} color={p.color} empty={empty}
+      groupTitle={state.grouping === 'none' ? null : GROUP_TITLES[state.grouping]} />;
   }
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>

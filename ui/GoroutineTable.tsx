@@ -18,6 +18,8 @@ export interface TableProps {
   readonly color: boolean;
   /** Shown when there is nothing to list. */
   readonly empty: string;
+  /** When grouped: what the groups are (the title of the label column). */
+  readonly groupTitle?: string | null;
 }
 
 /** "fn file:line" in `width`: drops the package path, then the start of the function, never the line. */
@@ -79,6 +81,9 @@ export function GoroutineTable(p: TableProps) {
   const cols = tableColumns(p.width, p.showChannel);
   const title = cols.map((c) => {
     const mark = c.id === p.sort.column ? (p.sort.desc ? '↓' : '↑') : '';
+    if (p.groupTitle && c.id === 'id') return cell('COUNT', c.width, true);
+    if (p.groupTitle && c.id === 'location') return cell(`GROUP: ${p.groupTitle}`, c.width);
+    if (p.groupTitle && c.id === 'creator') return cell('', c.width);
     return cell(c.title + mark, c.width, c.right);
   }).join(' ');
   const visible = p.items.slice(p.top, p.top + p.height);

@@ -28,7 +28,7 @@ const GROUP_NAMES: Record<Grouping, string> = { none: 'none', creator: 'creation
 const SORT_NAMES: Record<string, string> = { id: 'ID', state: 'STATE', blocked: 'BLOCKED', location: 'LOCATION', creator: 'CREATED BY', channel: 'CHANNEL' };
 
 function sourceText(v: ModelView): string {
-  if (v.probes === null) return 'no probes: figures from snapshots; BLOCKED ~ = seen in that wait at every refresh, or the runtime\'s minutes';
+  if (v.probes === null) return 'no probes: figures from snapshots (BLOCKED ~: seen in that wait at each refresh)';
   const p = v.probes;
   const overhead = p.overhead === null ? 'overhead –' : `overhead ${(p.overhead * 100).toFixed(2)}%`;
   return `probes: ${p.mode}  ${overhead}${p.drops > 0 ? `  DROPS ${count(p.drops)}` : ''}`;

@@ -102,6 +102,7 @@ test.serial('g cycles the grouping with a count per group; Enter expands a group
   const { lines, rows } = r;
   await press(r, 'g');
   t.regex(lines()[3]!, /group creation site/);
+  t.regex(lines()[4]!, /^\s+COUNT STATE\s+BLOCKED↓ GROUP: creation site\s*$/);
   t.regex(rows()[0]!, /^\s+▸ ×12 chan send\s+~3m00s main\.handler main\.go:26$/);
   t.regex(rows()[1]!, /^\s+▸ ×7 chan receive \+2\s+~5s main\.main main\.go:60$/);
   t.is(rows().length, 4);
