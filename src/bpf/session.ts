@@ -96,7 +96,11 @@ type MapName = (typeof MAPS)[number];
 export class ProbeSession {
   private obj: BpfObject | undefined;
   private readonly opts: SessionOptions;
-  private links: BpfLink[] = [];
+  /** Live links by site index: a probe can be detached and re-attached (overhead budget). */
+  private readonly links = new Map<number, BpfLink>();
+  private target: AttachTarget | undefined;
+  /** Links being destroyed on a worker thread (setProbe(name, false)). */
+  private readonly pendingDestroys = new Set<Promise<void>>();
   private ring: RingBuffer | undefined;
   private readonly maps = new Map<MapName, BpfMap>();
   private siteList: SiteInfo[] = [];
@@ -137,6 +141,7 @@ export class ProbeSession {
       this.siteList = this.place(target, specs);
       this.configure(target, specs);
       checkInt(libbpf().f.load(this.obj) as number, 'load BPF programs', logMark());
+      this.target = target;
       for (const s of this.siteList) this.attachSite(target, s);
       const events = this.map('events');
       this.ring = RingBuffer.open(checkInt(libbpf().f.map_fd(events) as number, 'get ring buffer fd'), libbpf().f.map_max_entries(events) as number);
@@ -202,7 +207,45 @@ export class ProbeSession {
     const prog = this.program(spec);
     const opts = { sz: koffi.sizeof(UprobeOpts), ref_ctr_offset: 0, bpf_cookie: s.index, retprobe: false, func_name: null };
     const step = `attach uprobe ${s.func}+0x${s.offset.toString(16)}`;
-    this.links.push(checkPtr(f.attach_uprobe(prog, target.pid, target.exePath, s.fileOffset, opts) as BpfLink | null, step, logMark()));
+    this.links.set(s.index, checkPtr(f.attach_uprobe(prog, target.pid, target.exePath, s.fileOffset, opts) as BpfLink | null, step, logMark()));
+  }
+
+  /** Resolves when every detach started by setProbe has finished in the kernel. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pendingDestroys]);
+  }
+
+  /** Probes whose every site is attached now. */
+  attachedProbes(): ProbeName[] {
+    const names = [...new Set(this.siteList.map((s) => s.probe))];
+    return names.filter((n) => this.siteList.every((s) => s.probe !== n || this.links.has(s.index)));
+  }
+
+  /**
+   * Detaches (on = false) or re-attaches a probe's sites; the program stays
+   * loaded, so re-attaching is one perf_event_open per site. Throws the
+   * attach error (e.g. the target exited) with its step named.
+   */
+  setProbe(name: ProbeName, on: boolean): void {
+    if (this.state !== 'attached' || !this.target) return;
+    const { f } = libbpf();
+    for (const s of this.siteList) {
+      if (s.probe !== name) continue;
+      const link = this.links.get(s.index);
+      if (!on && link) {
+        // The kernel's uprobe unregister waits for an RCU grace period
+        // (~150 ms here): on koffi's worker threads the sites of a probe go
+        // in parallel and the event loop keeps polling meanwhile.
+        this.links.delete(s.index);
+        const done = new Promise<void>((resolve) => {
+          (f.link_destroy as unknown as { async: (l: BpfLink, cb: () => void) => void }).async(link, () => resolve());
+        });
+        this.pendingDestroys.add(done);
+        void done.then(() => this.pendingDestroys.delete(done));
+      } else if (on && !link) {
+        this.attachSite(this.target, s);
+      }
+    }
   }
 
   /** The probe sites attached, by index (= bpf_cookie = Event.site). */
@@ -291,7 +334,9 @@ export class ProbeSession {
     for (const t of this.timers) clearInterval(t);
     this.timers.clear();
     const { f } = libbpf();
-    for (const l of this.links.splice(0)) f.link_destroy(l);
+    for (const l of this.links.values()) f.link_destroy(l);
+    this.links.clear();
+    this.target = undefined;
     this.ring?.close();
     this.ring = undefined;
     this.maps.clear();

@@ -25,6 +25,11 @@ async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(`gtop ${version()}\n`);
     return 0;
   }
+  if (opts.events || opts.duration !== undefined) {
+    // The eBPF path (libbpf through koffi) loads only when asked for.
+    const { runWatch } = await import('./watch.ts');
+    return runWatch(opts);
+  }
   if (!opts.once) {
     // Loaded only here: Ink and React are not needed for --once.
     const { runTui } = await import('./tui.ts');

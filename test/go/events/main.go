@@ -5,7 +5,13 @@
 //
 //	chan              make a channel (makeChan), park a receiver on it for
 //	                  500 ms, then send from a second goroutine; prints
-//	                  "chan addr=0x… recv=G send=G" before and "chan done" after
+//	                  "chan addr=0x… recv=G send=G" before and "chan done
+//	                  blocked=NS" after: NS is the program's own measure, from
+//	                  just before the receive to just before the send
+//	hold              parks a receiver on a new channel until "release";
+//	                  prints "hold addr=0x… goid=G start=UNIXNANO" (start:
+//	                  time.Now() just before the receive)
+//	release           sends to the held channel; prints "released"
 //	churn N           a fresh goroutine creates N goroutines that exit at once;
 //	                  prints "churn parent=G n=N" when all have exited
 //	pingpong N        N round trips between two goroutines over unbuffered
@@ -43,8 +49,10 @@ func chanScenario() {
 	ch := makeChan()
 	ids := make(chan uint64)
 	done := make(chan struct{})
+	var recvAt, sendAt time.Time
 	go func() {
 		ids <- curGoid()
+		recvAt = time.Now()
 		<-ch // parks with reason "chan receive" on &ch.lock for 500 ms
 		close(done)
 	}()
@@ -52,12 +60,13 @@ func chanScenario() {
 	go func() {
 		ids <- curGoid()
 		time.Sleep(500 * time.Millisecond)
+		sendAt = time.Now()
 		ch <- 1 // readies the receiver: the waker is this goroutine
 	}()
 	send := <-ids
 	fmt.Printf("chan addr=%p recv=%d send=%d\n", ch, recv, send)
 	<-done
-	fmt.Println("chan done")
+	fmt.Printf("chan done blocked=%d\n", sendAt.Sub(recvAt).Nanoseconds())
 }
 
 func churnWorker(wg *sync.WaitGroup) {
@@ -91,6 +100,19 @@ func pingpong(n int) time.Duration {
 	return d
 }
 
+var held chan int
+
+func hold() {
+	held = makeChan()
+	started := make(chan string)
+	go func() {
+		start := time.Now()
+		started <- fmt.Sprintf("hold addr=%p goid=%d start=%d", held, curGoid(), start.UnixNano())
+		<-held
+	}()
+	fmt.Println(<-started)
+}
+
 func main() {
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	in := bufio.NewScanner(os.Stdin)
@@ -113,6 +135,11 @@ func main() {
 		case "pingpong":
 			d := pingpong(n)
 			fmt.Printf("pingpong n=%d ns=%d\n", n, d.Nanoseconds()/int64(n))
+		case "hold":
+			hold()
+		case "release":
+			held <- 1
+			fmt.Println("released")
 		case "quit":
 			return
 		default:

@@ -1,0 +1,169 @@
+// The overhead budget: cost = Σ hits/s × cost per hit (src/live/costs.ts),
+// as a share of one CPU, kept as a token bucket holding one second of budget
+// (so a burst — 300 goroutines exiting at once — is not "over budget", a
+// sustained rate is). Bucket empty → detach the hottest probes until the
+// rest fit the budget's rate. Detached probes are re-sampled briefly, with an exponential
+// back-off while they stay too hot, and kept when they fit again.
+// Pure: the caller feeds it cumulative per-probe cost and hit totals and
+// applies the returned actions.
+import type { ProbeName } from '../bpf/session.ts';
+
+export interface ProbeTotals {
+  /** Cumulative hits of the probe's sites since attach. */
+  hits: number;
+  /** Cumulative estimated cost in ns (Σ site hits × site cost). */
+  costNs: number;
+}
+
+export interface GovernorAction { probe: ProbeName; attach: boolean; why: string }
+
+interface ProbeState {
+  attached: boolean;
+  /** Last measured rates while attached. */
+  hitsPerSec: number;
+  costNsPerSec: number;
+  last: ProbeTotals;
+  /** When a detached probe is next re-sampled (ms); when a sample ends. */
+  nextSampleAt: number;
+  sampleUntil: number;
+  backoffMs: number;
+  detaches: number;
+  /** Totals over the time attached, for the mean rate. */
+  attachedMs: number;
+  attachedHits: number;
+}
+
+export interface GovernorOptions {
+  budgetPct: number;
+  /** Burst allowance, seconds of budget (default 1). */
+  burstSeconds?: number;
+  /** First re-sample this long after a detach; doubles while still too hot. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  sampleMs?: number;
+}
+
+export class Governor {
+  private readonly probes = new Map<ProbeName, ProbeState>();
+  private lastAt: number;
+  private readonly startAt: number;
+  private totalCostNs = 0;
+  private tokensNs: number;
+  private readonly opts: Required<GovernorOptions>;
+
+  constructor(names: readonly ProbeName[], nowMs: number, opts: GovernorOptions) {
+    this.opts = { minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, burstSeconds: 1, ...opts };
+    this.tokensNs = this.capacityNs();
+    for (const n of names) {
+      this.probes.set(n, { attached: true, hitsPerSec: 0, costNsPerSec: 0, last: { hits: 0, costNs: 0 }, nextSampleAt: 0, sampleUntil: 0, backoffMs: this.opts.minBackoffMs, detaches: 0, attachedMs: 0, attachedHits: 0 });
+    }
+    this.lastAt = this.startAt = nowMs;
+  }
+
+  /** Folds in the totals read now; returns what to detach or re-attach. */
+  tick(nowMs: number, totals: ReadonlyMap<ProbeName, ProbeTotals>): GovernorAction[] {
+    const dt = (nowMs - this.lastAt) / 1000;
+    if (dt <= 0) return [];
+    this.lastAt = nowMs;
+    let spent = 0;
+    for (const [name, st] of this.probes) {
+      const t = totals.get(name) ?? st.last;
+      const dCost = Math.max(0, t.costNs - st.last.costNs);
+      spent += dCost;
+      if (st.attached) {
+        const dHits = Math.max(0, t.hits - st.last.hits);
+        st.hitsPerSec = dHits / dt;
+        st.costNsPerSec = dCost / dt;
+        st.attachedMs += dt * 1000;
+        st.attachedHits += dHits;
+      }
+      st.last = { hits: t.hits, costNs: t.costNs };
+    }
+    this.totalCostNs += spent;
+    this.tokensNs = Math.min(this.capacityNs(), this.tokensNs + this.budgetNsPerSec() * dt) - spent;
+    const actions = this.shed(nowMs);
+    return actions.length > 0 ? actions : this.resample(nowMs);
+  }
+
+  /** Detaches the hottest attached probes until the estimate fits the budget. */
+  private shed(nowMs: number): GovernorAction[] {
+    const budget = this.budgetNsPerSec();
+    const attached = [...this.probes].filter(([, s]) => s.attached).sort((a, b) => b[1].costNsPerSec - a[1].costNsPerSec);
+    let sum = attached.reduce((a, [, s]) => a + s.costNsPerSec, 0);
+    const out: GovernorAction[] = [];
+    for (const [name, st] of attached) {
+      if (this.tokensNs >= 0 || sum <= budget) break;
+      sum -= st.costNsPerSec;
+      const sampling = st.sampleUntil > 0;
+      st.backoffMs = sampling ? Math.min(this.opts.maxBackoffMs, st.backoffMs * 2) : this.opts.minBackoffMs;
+      st.attached = false;
+      st.sampleUntil = 0;
+      st.nextSampleAt = nowMs + st.backoffMs;
+      st.detaches++;
+      out.push({ probe: name, attach: false, why: `${fmtPct(st.costNsPerSec)} of a CPU at ${Math.round(st.hitsPerSec)} hits/s is over the ${this.opts.budgetPct}% budget` });
+    }
+    // A probe whose sample ended and still fits stays attached for good.
+    for (const [, st] of attached) if (st.attached && st.sampleUntil > 0 && nowMs >= st.sampleUntil) { st.sampleUntil = 0; st.backoffMs = this.opts.minBackoffMs; }
+    return out;
+  }
+
+  private budgetNsPerSec(): number {
+    return (this.opts.budgetPct / 100) * 1e9;
+  }
+
+  private capacityNs(): number {
+    return this.budgetNsPerSec() * this.opts.burstSeconds;
+  }
+
+  /** Re-attaches detached probes whose back-off expired, for one short sample. */
+  private resample(nowMs: number): GovernorAction[] {
+    const out: GovernorAction[] = [];
+    for (const [name, st] of this.probes) {
+      if (st.attached || nowMs < st.nextSampleAt) continue;
+      st.attached = true;
+      st.sampleUntil = nowMs + this.opts.sampleMs;
+      out.push({ probe: name, attach: true, why: 're-sampling the rate' });
+    }
+    return out;
+  }
+
+  /** A probe the caller could not re-attach stays detached. */
+  markDetached(name: ProbeName, nowMs: number): void {
+    const st = this.probes.get(name);
+    if (!st) return;
+    st.attached = false;
+    st.nextSampleAt = nowMs + this.opts.maxBackoffMs;
+  }
+
+  isAttached(name: ProbeName): boolean {
+    return this.probes.get(name)?.attached ?? false;
+  }
+
+  /** Current estimate of the attached probes' cost, % of one CPU. */
+  currentPct(): number {
+    let s = 0;
+    for (const st of this.probes.values()) if (st.attached) s += st.costNsPerSec;
+    return (s / 1e9) * 100;
+  }
+
+  /** Average estimated cost since start, % of one CPU. */
+  averagePct(nowMs: number): number {
+    const secs = (nowMs - this.startAt) / 1000;
+    return secs > 0 ? (this.totalCostNs / 1e9 / secs) * 100 : 0;
+  }
+
+  /** Hits per second per probe, mean over the time it was attached. */
+  hitsPerSecond(): Record<string, number> {
+    // Mean over the time each probe was attached (detached probes: their samples).
+    return Object.fromEntries([...this.probes].map(([n, s]) => [n, s.attachedMs > 0 ? Math.round((s.attachedHits * 1000) / s.attachedMs) : 0]));
+  }
+
+  /** Probes detached at least once (their facts are then only partly exact). */
+  everDetached(): ProbeName[] {
+    return [...this.probes].filter(([, s]) => s.detaches > 0).map(([n]) => n);
+  }
+}
+
+function fmtPct(costNsPerSec: number): string {
+  return `${((costNsPerSec / 1e9) * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,269 @@
+// LiveWatcher: the probe side of a session. Attaches the probes chosen by
+// --probes, keeps the overhead governor's books, counts goroutines created
+// and exited (from exit/create events, backed by snapshot polling whenever a
+// probe that would have told is detached or events were dropped), and
+// answers "since when has this goroutine been parked" from the in-kernel
+// per-goid state. Exposes ProbeFeed for the TUI and a report for --once.
+import { statSync } from 'node:fs';
+import type { BpfEvent, EventKind } from '../bpf/events.ts';
+import { ProbeSession, type ProbeName, type SiteInfo } from '../bpf/session.ts';
+import { attachTarget } from '../bpf/target.ts';
+import { GtopError } from '../errors.ts';
+import type { ParkRecord, ProbeCounters, ProbeFeed } from '../model/probe.ts';
+import type { Snapshot } from '../runtime/goroutine.ts';
+import type { Session } from '../session.ts';
+import { siteCostNs } from './costs.ts';
+import { Governor, type GovernorAction, type ProbeTotals } from './governor.ts';
+import { asBpfUnavailable, requireProbePrivileges } from './privileges.ts';
+
+export type ProbeMode = 'off' | 'light' | 'full';
+
+/** light: probes on kernel-emulated instructions only; full adds the single-stepped RET probes. */
+export const MODE_PROBES: Record<ProbeMode, readonly ProbeName[]> = {
+  off: [],
+  light: ['park', 'ready', 'exit'],
+  full: ['park', 'ready', 'exit', 'create', 'makechan'],
+};
+
+export interface WatchOptions {
+  mode: ProbeMode;
+  budgetPct: number;
+  /** Stream every attached kind through the ring buffer (--events); otherwise only create/exit. */
+  streamAll?: boolean;
+  parkStacks?: boolean;
+  tickMs?: number;
+  /** Snapshot polling while a lifecycle probe is detached, ms. */
+  pollMs?: number;
+}
+
+export interface ProbeChange { atNs: number; probe: ProbeName; attached: boolean; why: string }
+
+export const nowNs = (): number => Number(process.hrtime.bigint());
+
+export class LiveWatcher implements ProbeFeed {
+  readonly probe: ProbeSession | undefined;
+  readonly startNs: number;
+  private readonly gov: Governor | undefined;
+  private readonly costs: number[];
+  /** Monotonic ns since which each probe has been attached without a break; undefined while detached. */
+  private readonly attachedSince = new Map<ProbeName, number | undefined>();
+  private readonly changes: ProbeChange[] = [];
+  private readonly baseline: Set<number>;
+  private lastIds: Set<number>;
+  private readonly exited = new Set<number>();
+  private readonly created = new Set<number>();
+  private readonly listeners = new Set<(evs: BpfEvent[]) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPollAt = 0;
+  private lastDrops = 0;
+  private failure: GtopError | undefined;
+  private readonly exeId: string;
+
+  constructor(private readonly session: Session, private readonly opts: WatchOptions) {
+    this.exeId = exeIdentity(session.target.exePath);
+    const names = MODE_PROBES[opts.mode];
+    if (names.length > 0) {
+      requireProbePrivileges();
+      const parkStacks = opts.parkStacks ?? false;
+      const emit: EventKind[] = opts.streamAll ? [...names] : names.filter((n) => n === 'exit' || n === 'create');
+      try {
+        this.probe = ProbeSession.open({ probes: names, emit, parkStacks });
+        this.probe.attach(attachTarget(session.target, session.bin));
+      } catch (err) {
+        this.probe?.close();
+        throw asBpfUnavailable(err);
+      }
+      this.costs = this.probe.sites().map((s) => siteCostNs(s, parkStacks));
+    } else {
+      this.costs = [];
+    }
+    const t = nowNs();
+    for (const n of names) this.attachedSince.set(n, t);
+    // The goroutines alive at the start: one of them exiting is not a creation.
+    this.startNs = t;
+    this.baseline = this.lastIds = new Set(session.snapshot().goroutines.map((g) => g.id));
+    if (this.probe) {
+      this.gov = new Governor(names, Date.now(), { budgetPct: opts.budgetPct });
+      this.probe.subscribe((evs) => this.onEvents(evs), { intervalMs: 20 });
+    }
+    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 50);
+    this.timer.unref();
+  }
+
+  /** Hands every decoded batch to `fn` (for --events); returns the unsubscribe. */
+  onBatch(fn: (evs: BpfEvent[]) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private onEvents(evs: BpfEvent[]): void {
+    for (const e of evs) {
+      if (e.ts < this.startNs) continue;
+      if (e.kind === 'exit') this.exited.add(e.goid);
+      else if (e.kind === 'create') this.created.add(e.goid);
+    }
+    for (const l of this.listeners) l(evs);
+  }
+
+  /** Budget, target liveness, and snapshot polling for what detached probes would have told. */
+  private tick(): void {
+    if (this.failure) return;
+    try {
+      this.checkTarget();
+      if (this.probe && this.gov) this.govern(this.probe, this.gov);
+      const drops = this.probe?.drops() ?? 0;
+      const blind = !this.isExact('exit') || drops > this.lastDrops;
+      this.lastDrops = drops;
+      if (blind && Date.now() - this.lastPollAt >= (this.opts.pollMs ?? 1000)) this.pollSnapshot();
+    } catch (err) {
+      this.failure = err instanceof GtopError ? err : new GtopError('internal', `live watch failed: ${(err as Error).message}`, { cause: err });
+      this.stopTimers();
+    }
+  }
+
+  private govern(probe: ProbeSession, gov: Governor): void {
+    const totals = new Map<ProbeName, ProbeTotals>();
+    const hits = probe.counters().siteHits;
+    probe.sites().forEach((s: SiteInfo, i) => {
+      const t = totals.get(s.probe) ?? { hits: 0, costNs: 0 };
+      t.hits += hits[i] ?? 0;
+      t.costNs += (hits[i] ?? 0) * (this.costs[i] ?? 0);
+      totals.set(s.probe, t);
+    });
+    for (const a of gov.tick(Date.now(), totals)) this.apply(probe, gov, a);
+  }
+
+  private apply(probe: ProbeSession, gov: Governor, a: GovernorAction): void {
+    try {
+      probe.setProbe(a.probe, a.attach);
+    } catch (err) {
+      this.checkTarget();
+      gov.markDetached(a.probe, Date.now());
+      this.changes.push({ atNs: nowNs(), probe: a.probe, attached: false, why: `re-attach failed: ${(err as Error).message}` });
+      return;
+    }
+    this.attachedSince.set(a.probe, a.attach ? nowNs() : undefined);
+    this.changes.push({ atNs: nowNs(), probe: a.probe, attached: a.attach, why: a.why });
+  }
+
+  /** The target exited or exec'd: the session cannot go on. */
+  private checkTarget(): void {
+    const { target } = this.session;
+    if (!target.isAlive()) throw new GtopError('process-gone', `process ${target.pid} exited while gtop was watching it`);
+    if (exeIdentity(target.exePath) !== this.exeId) {
+      throw new GtopError('process-gone', `process ${target.pid} exec'd another program while gtop was watching it`);
+    }
+  }
+
+  private pollSnapshot(): void {
+    this.lastPollAt = Date.now();
+    this.noteSnapshot(this.session.snapshot());
+  }
+
+  /** Goroutines that vanished since the last snapshot exited; new ones were created. */
+  noteSnapshot(snap: Snapshot): void {
+    const ids = new Set(snap.goroutines.map((g) => g.id));
+    for (const id of this.lastIds) if (!ids.has(id)) this.exited.add(id);
+    for (const id of ids) if (!this.baseline.has(id)) this.created.add(id);
+    this.lastIds = ids;
+  }
+
+  /** Throws what stopped the watch (target gone or exec'd), if anything did. */
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** True when the probe has been attached without a break since `sinceNs` (default: the start). */
+  isExact(name: ProbeName, sinceNs = this.startNs): boolean {
+    const t = this.attachedSince.get(name);
+    return t !== undefined && t <= sinceNs;
+  }
+
+  attached(): ProbeName[] {
+    return [...this.attachedSince].filter(([, t]) => t !== undefined).map(([n]) => n);
+  }
+
+  detached(): ProbeName[] {
+    return [...this.attachedSince].filter(([, t]) => t === undefined).map(([n]) => n);
+  }
+
+  probeChanges(): readonly ProbeChange[] {
+    return this.changes;
+  }
+
+  totals(): { created: number; exited: number; createdExact: boolean; exitedExact: boolean } {
+    for (const id of this.exited) if (!this.baseline.has(id)) this.created.add(id);
+    const drops = this.drops() === 0;
+    const exitedExact = this.isExact('exit') && drops;
+    return { created: this.created.size, exited: this.exited.size, exitedExact, createdExact: (exitedExact || this.isExact('create')) && drops };
+  }
+
+  drops(): number {
+    return this.probe?.drops() ?? 0;
+  }
+
+  hitsPerSecond(): Record<string, number> {
+    return this.gov?.hitsPerSecond() ?? {};
+  }
+
+  estimatedOverheadPct(): number {
+    return this.gov?.averagePct(Date.now()) ?? 0;
+  }
+
+  // ProbeFeed, for the TUI's model.
+  get mode(): string {
+    const det = this.detached();
+    const att = this.attached();
+    if (att.length === 0 && det.length === 0) return 'probes off';
+    return `uprobes ${this.opts.mode}: ${att.join(' ') || 'none'}${det.length ? ` (detached over the ${this.opts.budgetPct}% budget: ${det.join(' ')}; snapshot polling)` : ''}`;
+  }
+
+  update(): void {
+    if (this.probe) this.onEvents(this.probe.poll(100_000));
+  }
+
+  nowNs(): number {
+    return nowNs();
+  }
+
+  park(goid: number): ParkRecord | undefined {
+    const st = this.probe?.gstate(goid);
+    if (!st || st.status !== 'parked' || st.since < this.startNs) return undefined;
+    // A park is exact only if park and ready watched it continuously: else it may have woken and re-parked unseen.
+    if (!this.isExact('park', st.since) || !this.isExact('ready', st.since)) return undefined;
+    const reason = this.session.bin.waitReasons[st.reason] ?? `waitReason(${st.reason})`;
+    const lock = st.lock;
+    const onChan = lock !== 0 && (reason === 'chan receive' || reason === 'chan send');
+    return { parkedAtNs: st.since, reason, ...(onChan ? { channel: lock - this.session.bin.layout.hchan.lock } : {}) };
+  }
+
+  counters(): ProbeCounters {
+    const t = this.totals();
+    return { created: t.created, exited: t.exited, drops: this.drops() };
+  }
+
+  overhead(): number | null {
+    return this.gov ? this.gov.currentPct() / 100 : null;
+  }
+
+  private stopTimers(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Detaches everything; idempotent. */
+  close(): void {
+    this.stopTimers();
+    this.listeners.clear();
+    this.probe?.close();
+  }
+}
+
+function exeIdentity(exePath: string): string {
+  try {
+    const st = statSync(exePath, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return 'gone';
+  }
+}
