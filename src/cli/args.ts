@@ -19,10 +19,12 @@ export interface Options {
   probes: 'off' | 'light' | 'full';
   /** --overhead PCT: the budget, % of one CPU (default 1). */
   overheadPct: number;
+  /** --deadlocks: run the deadlock proof in --json even on a large process. */
+  deadlocks: boolean;
 }
 
 export const USAGE = `usage: gtop -p PID [-d SECONDS] [--system]
-       gtop -p PID --once [--json] [--system]
+       gtop -p PID --once [--json [--deadlocks]] [--system]
        gtop -p PID --once [--json] --duration 5s [--probes off|light|full] [--overhead PCT]
        gtop -p PID --events [--duration 5s] [--probes off|light|full] [--overhead PCT]
 
@@ -34,7 +36,10 @@ opens an interactive, top-like view (press ? in it for the keys).
   -d, --delay SECONDS
                   seconds between refreshes of the interactive view (default 1)
   --once          print every goroutine once, like the runtime's debug=2 dump
-  --json          with --once: print JSON (schema in the README)
+  --json          with --once: print JSON (schema in the README), with the
+                  channels and locks goroutines wait on and proven deadlocks
+  --deadlocks     with --json: prove deadlocks even above 10,000 goroutines
+                  (a heap scan: seconds on a large process)
   --system        also show runtime-internal goroutines
   --duration TIME with --once: watch with eBPF probes for TIME (5s, 500ms, 2m)
                   first: exact blocked times, goroutines created/exited
@@ -49,7 +54,7 @@ opens an interactive, top-like view (press ? in it for the keys).
 `;
 
 export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { pid: 0, once: false, json: false, delay: 1, system: false, help: false, version: false, events: false, probes: 'light', overheadPct: 1 };
+  const o: Options = { pid: 0, once: false, json: false, delay: 1, system: false, help: false, version: false, events: false, probes: 'light', overheadPct: 1, deadlocks: false };
   let durationText: string | undefined;
   let overheadText: string | undefined;
   let delayText: string | undefined;
@@ -71,6 +76,7 @@ export function parseArgs(argv: readonly string[]): Options {
       case '--system': o.system = true; break;
       case '--duration': durationText = value(); break;
       case '--events': o.events = true; break;
+      case '--deadlocks': o.deadlocks = true; break;
       case '--probes': o.probes = parseProbes(value()); break;
       case '--overhead': overheadText = value(); break;
       case '-h': case '--help': o.help = true; break;

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { GtopError } from '../errors.ts';
 import { Session } from '../session.ts';
+import { analysisJSON } from './analysis-json.ts';
 import { USAGE, parseArgs } from './args.ts';
 import { formatText, toJSON } from './format.ts';
 
@@ -38,7 +39,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const session = Session.open(opts.pid);
   try {
     const snap = session.snapshot();
-    const out = opts.json ? `${JSON.stringify(toJSON(snap, opts))}\n` : formatText(snap, opts);
+    const out = opts.json ? `${JSON.stringify({ ...toJSON(snap, opts), ...analysisJSON(session, snap, opts) })}\n` : formatText(snap, opts);
     await new Promise<void>((resolve, reject) => process.stdout.write(out, (err) => (err ? reject(err) : resolve())));
   } finally {
     session.close();
