@@ -8,6 +8,8 @@ import { liveReport, mergeJSON } from '../live/report.ts';
 import { LiveWatcher, nowNs } from '../live/watcher.ts';
 import { Session } from '../session.ts';
 import type { Options } from './args.ts';
+import { LeakTracker, readWaits } from '../analysis/index.ts';
+import { analysisJSON } from './analysis-json.ts';
 import { formatText, toJSON, visibleGoroutines } from './format.ts';
 import { eventJSON } from '../live/stream.ts';
 
@@ -47,7 +49,26 @@ export async function runWatch(opts: Options): Promise<number> {
     const w = new LiveWatcher(session, { mode: opts.probes, budgetPct: opts.overheadPct, streamAll: opts.events });
     cleanup.add(() => w.close());
     if (opts.events) return await streamEvents(w, session, cleanup, opts);
-    const end = await waitEnd(w, cleanup, opts.duration);
+    // Leak suspects need a series: a snapshot of what goroutines wait on about
+    // once a second (less often when a snapshot itself is slow).
+    const leaks = opts.json ? new LeakTracker() : undefined;
+    let sampler: NodeJS.Timeout | undefined;
+    if (leaks) {
+      const sample = (): void => {
+        const t0 = performance.now();
+        const s = session.snapshot();
+        leaks.add(s, readWaits(session, s));
+        sampler = setTimeout(sample, Math.max(1000, 2 * (performance.now() - t0)));
+      };
+      sampler = setTimeout(sample, 1000);
+      cleanup.add(() => clearTimeout(sampler));
+    }
+    let end: number | 'timeout';
+    try {
+      end = await waitEnd(w, cleanup, opts.duration);
+    } finally {
+      clearTimeout(sampler);
+    }
     if (end !== 'timeout') return end;
     w.update();
     const snapNs = nowNs();
@@ -57,7 +78,7 @@ export async function runWatch(opts: Options): Promise<number> {
     const report = liveReport(w, visibleGoroutines(snap, opts), opts.probes, opts.overheadPct, nowNs());
     if (opts.json) {
       const base = toJSON(snap, opts) as { goroutines: { id: number }[] };
-      await write(`${JSON.stringify(mergeJSON(base, snap, w, snapNs, report))}\n`);
+      await write(`${JSON.stringify({ ...mergeJSON(base, snap, w, snapNs, report), ...analysisJSON(session, snap, opts, leaks) })}\n`);
     } else {
       await write(formatText(snap, opts));
       process.stderr.write(`gtop: watched ${report.watchedSeconds}s: ${report.created} created, ${report.exited} exited, probes ${report.probes.attached.join(' ') || 'none'}, ~${report.probes.estimatedOverheadPct}% of a CPU\n`);

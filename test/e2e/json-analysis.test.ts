@@ -35,3 +35,14 @@ for (const minor of [19, 26]) {
     t.false(inCycle('main.rescued'), 'the pair a sleeper will rescue is not flagged');
   });
 }
+
+test('--once --json --duration ranks the leaking handler first, not the busy pools', async (t) => {
+  const fx = await startFixture(await buildFixture('leaky', toolchainByMinor(26), { stripped: false, pie: false }), [], { t });
+  const res = await runGtop(['-p', String(fx.pid), '--once', '--json', '--duration', '10s'], { timeoutMs: 120_000 });
+  t.is(res.code, 0, res.stderr);
+  const out = JSON.parse(res.stdout) as { leakSuspects: { function: string; summary: string }[] };
+  t.true(out.leakSuspects.length > 0, 'a suspect after 10 s of a leak');
+  t.regex(out.leakSuspects[0]!.function, /^main\.handleWork\.func\d+$/, out.leakSuspects[0]!.summary);
+  t.false(out.leakSuspects.some((s) => /pool|worker/i.test(s.function)), out.leakSuspects.map((s) => s.summary).join('\n'));
+  t.log(out.leakSuspects[0]!.summary);
+});
