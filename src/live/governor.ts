@@ -15,6 +15,9 @@ export interface ProbeTotals {
   costNs: number;
 }
 
+/** Measured: destroying a uprobe link takes the kernel 150–180 ms here (src/bpf/session.ts). */
+const DETACH_LATENCY_MS = 180;
+
 export interface GovernorAction { probe: ProbeName; attach: boolean; why: string }
 
 interface ProbeState {
@@ -98,7 +101,11 @@ export class Governor {
       st.backoffMs = sampling ? Math.min(this.opts.maxBackoffMs, st.backoffMs * 2) : this.opts.minBackoffMs;
       st.attached = false;
       st.sampleUntil = 0;
-      st.nextSampleAt = nowMs + st.backoffMs;
+      // A re-sample of a hot probe costs its rate for the sample plus the
+      // kernel's detach latency; space samples so that they alone stay
+      // within the budget on average, not only by the back-off.
+      const sampleCostNs = st.costNsPerSec * ((this.opts.sampleMs + DETACH_LATENCY_MS) / 1000);
+      st.nextSampleAt = nowMs + Math.max(st.backoffMs, (sampleCostNs / budget) * 1000);
       st.detaches++;
       out.push({ probe: name, attach: false, why: `${fmtPct(st.costNsPerSec)} of a CPU at ${Math.round(st.hitsPerSec)} hits/s is over the ${this.opts.budgetPct}% budget` });
     }

@@ -25,18 +25,22 @@ test('a burst within one second of budget detaches nothing', (t) => {
   t.true(g.isAttached('exit'));
 });
 
-test('detached probes are re-sampled after the back-off and kept when they fit', (t) => {
+test('a detached probe is re-sampled no sooner than the budget pays for the sample, and kept when it fits', (t) => {
   const g = new Governor(['park'], 0, { budgetPct: 1, minBackoffMs: 1000, sampleMs: 100 });
+  // 400k hits/s × 2.5 µs = a whole CPU: detached.
   t.deepEqual(g.tick(50, totals({ park: 20_000 })).map((a) => a.attach), [false]);
-  t.deepEqual(g.tick(500, totals({ park: 20_000 })), [], 'still backing off');
-  t.deepEqual(g.tick(1100, totals({ park: 20_000 })).map((a) => a.attach), [true], 're-sample');
-  // Still hot during the sample: detached again, back-off doubled.
-  t.deepEqual(g.tick(1150, totals({ park: 40_000 })).map((a) => a.attach), [false]);
-  t.deepEqual(g.tick(2500, totals({ park: 40_000 })), [], 'back-off is now 2 s');
-  t.deepEqual(g.tick(3200, totals({ park: 40_000 })).map((a) => a.attach), [true]);
+  // A sample costs that CPU for 100 ms plus 180 ms of detach latency = 280 ms:
+  // 28 s of a 1% budget. The 1 s back-off alone would allow it much sooner.
+  t.deepEqual(g.tick(1100, totals({ park: 20_000 })), [], 'back-off passed, budget not');
+  t.deepEqual(g.tick(28_000, totals({ park: 20_000 })), []);
+  t.deepEqual(g.tick(28_100, totals({ park: 20_000 })).map((a) => a.attach), [true], 're-sample');
+  // Still hot during the sample: detached again.
+  t.deepEqual(g.tick(28_150, totals({ park: 40_000 })).map((a) => a.attach), [false]);
+  t.deepEqual(g.tick(56_000, totals({ park: 40_000 })), [], 'the next sample is again 28 s of budget away');
+  t.deepEqual(g.tick(56_200, totals({ park: 40_000 })).map((a) => a.attach), [true]);
   // Quiet now: 10 hits in the sample, kept.
-  t.deepEqual(g.tick(3300, totals({ park: 40_010 })), []);
-  t.deepEqual(g.tick(3400, totals({ park: 40_010 })), []);
+  t.deepEqual(g.tick(56_300, totals({ park: 40_010 })), []);
+  t.deepEqual(g.tick(56_400, totals({ park: 40_010 })), []);
   t.true(g.isAttached('park'));
-  t.true(g.averagePct(3400) > 0);
+  t.true(g.averagePct(56_400) > 0);
 });
