@@ -29,9 +29,9 @@ for (const minor of [19, 26]) {
     t.is(mutex?.waiters.length, 3);
     t.true(out.deadlocksChecked);
     // The program's two-goroutine channel deadlock is proven; its rescued look-alike is not.
+    // (The lock-order inversion and the proof's details are covered by analysis.test.ts.)
     const inCycle = (fn: string): boolean => out.deadlocks.some((d) => d.goroutines.some((id) => out.goroutines.find((g) => g.id === id)?.frames.some((f) => f.function.startsWith(fn))));
     t.true(inCycle('main.deadFirst') && inCycle('main.deadSecond'), JSON.stringify(out.deadlocks.map((d) => d.goroutines)));
-    t.true(inCycle('main.transfer'), 'the lock-order inversion is flagged');
     t.false(inCycle('main.rescued'), 'the pair a sleeper will rescue is not flagged');
   });
 }

@@ -8,6 +8,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"gtoptest/internal/fixture"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
@@ -38,7 +39,7 @@ func main() {
 	pairs := flag.Int("pairs", 1, "number of ping-pong pairs")
 	interval := flag.Duration("interval", time.Second, "how often to print OPS")
 	flag.Parse()
-	dieWithParent()
+	fixture.DieWithParent()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

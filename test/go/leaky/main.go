@@ -9,14 +9,13 @@ package main
 import (
 	"flag"
 	"fmt"
+	"gtoptest/internal/fixture"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 )
 
 var served atomic.Int64
@@ -24,7 +23,7 @@ var served atomic.Int64
 func main() {
 	rate := flag.Int("rate", 40, "requests per second to /work")
 	flag.Parse()
-	dieWithParent()
+	fixture.DieWithParent()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fatal(err)
@@ -34,7 +33,7 @@ func main() {
 
 	startPool(32, make(chan int))
 	startPool(16, make(chan int, 64))
-	announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
+	fixture.Announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
 	drive("http://"+ln.Addr().String()+"/work", *rate)
 }
 
@@ -83,17 +82,6 @@ func drive(url string, perSecond int) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-	}
-}
-
-func announce(line string) {
-	b := []byte(line)
-	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	switch {
-	case errno != 0:
-		fmt.Print(line)
-	case int(n) < len(b):
-		fmt.Print(line[n:])
 	}
 }
 

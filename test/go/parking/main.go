@@ -7,15 +7,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"gtoptest/internal/fixture"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Objects the parkers block on stay reachable from globals, and main holds
@@ -40,7 +39,7 @@ func main() {
 	park := flag.Int("park", 0, "park N extra goroutines on one channel")
 	spin := flag.Bool("spin", true, "run the busy goroutines (two Gosched loops, one tight loop)")
 	flag.Parse()
-	dieWithParent()
+	fixture.DieWithParent()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,23 +55,8 @@ func main() {
 	if *churn > 0 {
 		go churnLoop(*churn)
 	}
-	announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
+	fixture.Announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
 	select {}
-}
-
-// announce writes to stdout without entersyscall/exitsyscall, so main keeps
-// its P and parks microseconds later. With fmt.Print, main could wait for a
-// P behind the spinners after the write, and the first dump a test takes
-// would catch it runnable.
-func announce(line string) {
-	b := []byte(line)
-	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	switch { // neither is expected: stdout is a fresh pipe or a terminal
-	case errno != 0:
-		fmt.Print(line)
-	case int(n) < len(b):
-		fmt.Print(line[n:])
-	}
 }
 
 func fatal(err error) {

@@ -15,15 +15,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"gtoptest/internal/fixture"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 )
 
 const (
@@ -52,7 +51,7 @@ func name(key string, p any) {
 }
 
 func main() {
-	dieWithParent()
+	fixture.DieWithParent()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fatal(err)
@@ -66,7 +65,7 @@ func main() {
 
 	want := startPipeline() + startLocks() + startSelect() + startChanDeadlock() + startMutexDeadlock() + startRescuedPair()
 	waitSettled(int64(want))
-	announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
+	fixture.Announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
 	select {}
 }
 
@@ -284,17 +283,6 @@ func rescuer(a chan int) {
 }
 
 // ---- plumbing (as in test/go/parking) ----
-
-func announce(line string) {
-	b := []byte(line)
-	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	switch {
-	case errno != 0:
-		fmt.Print(line)
-	case int(n) < len(b):
-		fmt.Print(line[n:])
-	}
-}
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "waits:", err)
