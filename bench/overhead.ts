@@ -9,7 +9,7 @@
 //
 //   node --import=tsx bench/overhead.ts [SECONDS per measurement, default 5]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,8 +34,15 @@ function build(dir: string, pkg: string, name: string): string {
 
 interface Tracer { name: string; start(pid: number, exe: string): Promise<{ stop(): Promise<string> }> }
 
-function startProc(cmd: string, args: string[]): { child: ChildProcess; lines: string[] } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// On a 2-core machine a tracer's own CPU would be taken from the target and
+// counted as probe overhead: the target runs on CPU 0 alone (GOMAXPROCS=1),
+// tracers and the load generator on CPU 1. What is left is the cost the
+// probes put into the target's own threads.
+const TARGET_CPU = '0';
+const TOOL_CPU = '1';
+
+function startProc(cmd: string, args: string[], cpu = TOOL_CPU, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; lines: string[] } {
+  const child = spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
   child.stderr!.on('data', () => {});
@@ -73,39 +80,59 @@ const TRACERS: Tracer[] = [
   },
 ];
 
+/** CPU seconds the process has used (utime + stime from /proc/PID/stat). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+interface Result { rate: number; cpuPerOpUs: number }
+
 /** Mean OPS of the busy ping-pong over SECS seconds. */
-async function pingpong(bin: string, tracer: Tracer): Promise<number> {
-  const p = startProc(bin, ['-interval', '500ms']);
+async function pingpong(bin: string, tracer: Tracer): Promise<Result> {
+  const p = startProc(bin, ['-interval', '500ms'], TARGET_CPU, { GOMAXPROCS: '1' });
   while (!p.lines.some((l) => l.startsWith('READY'))) await sleep(50);
   await sleep(1000);
   const t = await tracer.start(p.child.pid!, bin);
   const from = p.lines.length;
+  const cpu0 = cpuSeconds(p.child.pid!);
+  const t0 = performance.now();
   await sleep(SECS * 1000);
+  const cpu = cpuSeconds(p.child.pid!) - cpu0;
+  const secs = (performance.now() - t0) / 1000;
   const ops = p.lines.slice(from).map((l) => Number(/^OPS (\d+)/.exec(l)?.[1])).filter((n) => n > 0);
   await t.stop();
   await stopProc(p.child, 'SIGKILL');
-  return ops.reduce((a, b) => a + b, 0) / Math.max(1, ops.length);
+  const rate = ops.reduce((a, b) => a + b, 0) / Math.max(1, ops.length);
+  return { rate, cpuPerOpUs: (cpu / (rate * secs)) * 1e6 };
 }
 
 /** wrk requests/s against the hello server. */
-async function http(bin: string, tracer: Tracer): Promise<number> {
-  const p = startProc(bin, []);
+async function http(bin: string, tracer: Tracer): Promise<Result> {
+  const p = startProc(bin, [], TARGET_CPU, { GOMAXPROCS: '1' });
   while (!p.lines.some((l) => l.startsWith('READY'))) await sleep(50);
   const url = p.lines.find((l) => l.startsWith('READY'))!.slice(6);
   const t = await tracer.start(p.child.pid!, bin);
-  const text = execFileSync('wrk', ['-t1', '-c16', `-d${SECS}s`, `${url}/`], { encoding: 'utf8' });
+  const cpu0 = cpuSeconds(p.child.pid!);
+  const text = execFileSync('taskset', ['-c', TOOL_CPU, 'wrk', '-t1', '-c16', `-d${SECS}s`, `${url}/`], { encoding: 'utf8' });
+  const cpu = cpuSeconds(p.child.pid!) - cpu0;
   await t.stop();
   await stopProc(p.child, 'SIGKILL');
-  return Number(/Requests\/sec:\s*([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
+  return { rate: Number(/Requests\/sec:\s*([\d.]+)/.exec(text)?.[1] ?? NaN), cpuPerOpUs: (cpu / requests) * 1e6 };
 }
 
 const busy = build(`${root}test/go`, './busy', 'busy');
 const hello = build(`${root}bench/go`, './hello', 'hello');
+// Throughput can also drop because the tracer's process competes with the
+// load generator on CPU 1; the target's own CPU time per operation does not,
+// so its ratio is the probe overhead proper.
+console.log(`${'target'.padEnd(16)} ${'tracer'.padEnd(18)} ${'rate'.padStart(10)}  ratio  ${'CPU µs/op'.padStart(9)}  ratio`);
 for (const [name, run, bin] of [['ping-pong OPS/s', pingpong, busy], ['HTTP req/s', http, hello]] as const) {
   const base = await run(bin, TRACERS[0]!);
-  console.log(`${name.padEnd(16)} ${'none'.padEnd(18)} ${base.toFixed(0).padStart(10)}  1.000`);
-  for (const tr of TRACERS.slice(1)) {
-    const v = await run(bin, tr);
-    console.log(`${name.padEnd(16)} ${tr.name.padEnd(18)} ${v.toFixed(0).padStart(10)}  ${(v / base).toFixed(3)}`);
-  }
+  const line = (tr: string, r: Result): string =>
+    `${name.padEnd(16)} ${tr.padEnd(18)} ${r.rate.toFixed(0).padStart(10)}  ${(r.rate / base.rate).toFixed(3)}  ${r.cpuPerOpUs.toFixed(3).padStart(9)}  ${(r.cpuPerOpUs / base.cpuPerOpUs).toFixed(3)}`;
+  console.log(line('none', base));
+  for (const tr of TRACERS.slice(1)) console.log(line(tr.name, await run(bin, tr)));
 }
