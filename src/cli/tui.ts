@@ -1,6 +1,7 @@
-// The interactive view's wiring: a Session, a LiveModel fed by snapshots on
-// a timer, the Ink app, and one cleanup path (timer → Ink → terminal →
-// session) taken on every way out: q, Ctrl-C, signals, errors.
+// The interactive view's wiring: a Session in a worker (snapshot-source.ts),
+// a LiveModel fed by its snapshots on a timer, the Ink app, and one cleanup
+// path (refresh loop → Ink → terminal → worker and session) taken on every
+// way out: q, Ctrl-C, signals, errors.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ProcessInfo } from '../model/live.ts';
@@ -8,7 +9,7 @@ import { LiveModel } from '../model/live.ts';
 import { dumpChunks, writeDump } from '../model/dump.ts';
 import { GtopError } from '../errors.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
-import { Session } from '../session.ts';
+import { SnapshotSource } from './snapshot-source.ts';
 
 export interface TuiOptions {
   pid: number;
@@ -62,7 +63,23 @@ function dumpTo(snap: Snapshot | undefined, pid: number, showSystem: boolean): s
 export async function runTui(opts: TuiOptions): Promise<number> {
   const { stdin, stdout } = process;
   if (!stdin.isTTY || !stdout.isTTY) throw new GtopError('usage', 'the interactive view needs a terminal; use --once to print the goroutines');
-  const session = Session.open(opts.pid);
+  // Errors opening the target are reported before the screen changes.
+  const { source, comm, startTime } = await SnapshotSource.open(opts.pid);
+  try {
+    return await view(opts, source, { pid: opts.pid, comm, startTime });
+  } finally {
+    await source.close();
+  }
+}
+
+interface Target {
+  pid: number;
+  comm: string;
+  startTime: number;
+}
+
+async function view(opts: TuiOptions, source: SnapshotSource, target: Target): Promise<number> {
+  const { stdout } = process;
   unsetCi();
   // React's development build checks every render: several times slower.
   process.env['NODE_ENV'] ??= 'production';
@@ -71,51 +88,60 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   const model = new LiveModel();
   let snap: Snapshot | undefined;
   let paused = false;
-  let gone = false;
-  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let wakeUp = (): void => {};
+  const nap = (ms: number): Promise<void> => new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    wakeUp = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
   let finish: (code: number) => void = () => {};
   let fail: (err: unknown) => void = () => {};
   const done = new Promise<number>((resolve, reject) => [finish, fail] = [resolve, reject]);
 
-  const proc = (): ProcessInfo => ({ pid: opts.pid, name: session.target.comm, uptimeSec: uptimeSec(session.target.startTime) });
+  const proc = (): ProcessInfo => ({ pid: target.pid, name: target.comm, uptimeSec: uptimeSec(target.startTime) });
   const app = () => createElement(App, {
-    view: model.current, pid: opts.pid, width: stdout.columns || 80, height: Math.max(5, (stdout.rows || 24) - 1),
+    view: model.current, pid: target.pid, width: stdout.columns || 80, height: Math.max(5, (stdout.rows || 24) - 1),
     color: colorWanted(), refreshSec: opts.delay, initial: { showSystem: opts.system },
     onQuit: () => finish(0),
-    onDump: (showSystem: boolean) => dumpTo(snap, opts.pid, showSystem),
+    onDump: (showSystem: boolean) => dumpTo(snap, target.pid, showSystem),
     onPause: (p: boolean) => {
       paused = p;
-      if (!p) schedule(0);
+      wakeUp();
     },
   });
 
-  const refresh = (): void => {
+  /** One refresh; false once the target is gone. */
+  const refresh = async (): Promise<boolean> => {
+    let gone = false;
     try {
-      snap = session.snapshot();
+      const next = await source.snapshot();
+      if (stopped) return false;
+      snap = next;
       model.ingest(snap, proc(), Date.now());
     } catch (err) {
+      if (stopped) return false;
       if (!(err instanceof GtopError)) throw err;
-      if (model.current === undefined) throw err; // nothing to show: report it like --once would
+      if (model.current === undefined) throw err; // nothing to show: report it as --once would
       gone = err.kind === 'process-gone';
       model.fail(err.message, gone);
     }
     ink.rerender(app());
+    return !gone;
   };
-  const schedule = (ms: number): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const started = performance.now();
-      try {
-        if (!paused && !gone) refresh();
-      } catch (err) {
-        fail(err);
-        return;
+  // Snapshots run in the worker; the refresh period counts from the start of the last one.
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      if (paused) {
+        await nap(2 ** 31 - 1);
+        continue;
       }
-      // A snapshot blocks input while it runs (~1 s for 100k goroutines):
-      // keys get at least as much time as the last refresh took.
-      const took = performance.now() - started;
-      if (!gone) schedule(Math.max(opts.delay * 1000 - took, took, 100));
-    }, ms);
+      const started = performance.now();
+      if (!(await refresh())) return;
+      await nap(Math.max(opts.delay * 1000 - (performance.now() - started), 100));
+    }
   };
 
   stdout.write(ENTER_ALT);
@@ -130,16 +156,16 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   stdout.on('resize', onResize);
   for (const s of signals) process.on(s, onSignal);
   ink.waitUntilExit().then(() => finish(0), fail);
-  schedule(0);
+  loop().catch(fail);
 
   try {
     return await done;
   } finally {
-    clearTimeout(timer);
+    stopped = true;
+    wakeUp();
     stdout.off('resize', onResize);
     for (const s of signals) process.off(s, onSignal);
     ink.unmount();
     stdout.write(LEAVE_ALT);
-    session.close();
   }
 }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { SnapshotSource } from '../../src/cli/snapshot-source.ts';
+import { GtopError } from '../../src/errors.ts';
 import { buildFixture } from '../helpers/build.ts';
 import { GTOP_BIN } from '../helpers/gtop.ts';
 import { type OracleGoroutine, parseDump } from '../helpers/oracle.ts';
@@ -39,13 +41,14 @@ class Tmux {
   display(format: string): Promise<string> {
     return this.cmd('display-message', '-p', '-t', this.session, format);
   }
-  /** Polls the screen until `re` matches (generously: snapshots and tsx startup take a while). */
-  async waitFor(re: RegExp, what: string, timeoutMs = 60_000): Promise<string> {
+  /** Polls the screen until `re` matches, or `re` is a predicate that holds (generously: snapshots and tsx startup take a while). */
+  async waitFor(re: RegExp | ((screen: string) => boolean), what: string, timeoutMs = 60_000): Promise<string> {
+    const ok = typeof re === 'function' ? re : (s: string) => re.test(s);
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
       last = await this.screen();
-      if (re.test(last)) return last;
+      if (ok(last)) return last;
       await sleep(150);
     }
     throw new Error(`timed out waiting for ${what} (${re}); screen:\n${last}`);
@@ -139,7 +142,8 @@ function byId(gs: readonly OracleGoroutine[]): Map<number, OracleGoroutine> {
   return new Map(gs.map((g) => [g.id, g]));
 }
 
-test('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async (t) => {
+// Serial: both keep the two cores busy (the fixture's spinners, gtop).
+test.serial('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async (t) => {
   const bin = await buildFixture('parking', toolchainByMinor(26), { stripped: false, pie: false });
   // Short-lived goroutines keep arriving: they must never outrank the parked ones.
   const fx = await startFixture(bin, ['-churn', '20'], { t });
@@ -154,7 +158,7 @@ test('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async (t) => 
   // The longest blocked on top, after a few refreshes.
   let screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED↓.*\n\s+\d+ /m, 'the table');
   t.regex(screen, new RegExp(`^gtop  pid ${fx.pid} parking-go1\\.26\\S*  go1\\.26\\.\\d+  up \\d+s  every 1s`, 'm'));
-  screen = await tmux.waitFor(/^\s+\d+ .*~[3-9]s /m, 'blocked times of 3 s or more');
+  screen = await tmux.waitFor((sc) => (tableRows(sc)[0]?.blockedSec ?? 0) >= 3, 'blocked times of 3 s or more');
   const rows = tableRows(screen);
   t.true(rows.length >= 30, `a full page: ${rows.length} rows`);
   const oracle = byId(parseDump(await fx.dump()).goroutines);
@@ -236,4 +240,26 @@ test('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async (t) => 
   const pane = Number((await tmux.display('#{pane_pid}')).trim());
   t.deepEqual([pane, ...descendants(pane)].map(comm), ['sleep'], 'only the pane\'s sleep is left');
   t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
+});
+
+test.serial('the snapshot worker: errors come back as the GtopError they were; close releases the target', async (t) => {
+  await t.throwsAsync(SnapshotSource.open(4_194_303), { instanceOf: GtopError, message: /no process with PID 4194303/ });
+  const bin = await buildFixture('parking', toolchainByMinor(26), { stripped: false, pie: false });
+  const fx = await startFixture(bin, [], { t });
+  const { source, comm } = await SnapshotSource.open(fx.pid);
+  t.teardown(() => source.close());
+  t.regex(comm, /^parking-go1\.26/);
+  const before = parseDump(await fx.dump());
+  const snap = await source.snapshot();
+  const after = new Set(parseDump(await fx.dump()).goroutines.map((g) => g.id));
+  const ours = new Set(snap.goroutines.filter((g) => !g.system).map((g) => g.id));
+  const lasting = before.goroutines.filter((g) => after.has(g.id) && g.status !== 'running');
+  t.deepEqual(lasting.filter((g) => !ours.has(g.id)).map((g) => g.id), []);
+  t.true(snap.takenAt instanceof Date);
+  t.true(holders(`/proc/${fx.pid}/mem`).length > 0, 'the worker holds the target open');
+  await source.close();
+  await source.close();
+  t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
+  await t.throwsAsync(source.snapshot(), { message: /closed/ });
+  await fx.stop();
 });
