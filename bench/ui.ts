@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { LiveModel } from '../src/model/live.ts';
 import { SnapshotSource } from '../src/cli/snapshot-source.ts';
+import { ProbeFeedFromData } from '../src/model/probe.ts';
 
 // Styles as on a real terminal, even when this output is piped: without
 // them a cursor move changes no byte and Ink draws nothing.
@@ -108,8 +109,11 @@ async function longestStall(fn: () => Promise<void>): Promise<number> {
 }
 
 async function inProcess(pid: number): Promise<string[]> {
-  const { source } = await SnapshotSource.open(pid);
-  const model = new LiveModel();
+  // With the probes gtop attaches by default (--probes light), when it can.
+  const { source } = await SnapshotSource.open({ pid, probes: 'light', budgetPct: 1 });
+  const probeError = await source.probes;
+  const feed = probeError === null ? new ProbeFeedFromData({ mode: '', nowNs: 0, parks: [], counters: { created: 0, exited: 0, drops: 0 }, overhead: null }) : undefined;
+  const model = new LiveModel(feed);
   const term = new FakeTerminal();
   const keys = new FakeKeyboard();
   const proc = { pid, name: 'parked', uptimeSec: null };
@@ -123,9 +127,10 @@ async function inProcess(pid: number): Promise<string[]> {
     for (let i = 0; i < 4; i++) {
       let frame = 0;
       stalls.push(await longestStall(async () => {
-        const snap = await source.snapshot();
+        const { snap, probe } = await source.snapshot();
         snapMs.push(snap.durationMs);
         const t0 = performance.now();
+        if (feed && probe) feed.set(probe);
         model.ingest(snap, proc, Date.now());
         ingestMs.push(performance.now() - t0);
         frame = await frameTime(term, () => ink.rerender(app()));
@@ -144,6 +149,7 @@ async function inProcess(pid: number): Promise<string[]> {
     await key('<', 6);
     const group = await key('g', 4);
     return [
+      `  probes              ${probeError === null ? model.current?.probes?.mode : `unavailable: ${probeError}`}`,
       `  snapshot (worker)   ${ms(median(snapMs))}   (median of 4)`,
       `  model ingest        ${ms(median(ingestMs))}`,
       `  refresh frame       ${ms(median(refreshFrame.slice(1)))}   new rows: filter + sort + render (first: ${refreshFrame[0]!.toFixed(1)} ms)`,

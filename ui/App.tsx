@@ -26,6 +26,8 @@ export interface AppProps {
   readonly color: boolean;
   readonly refreshSec: number;
   readonly initial?: Partial<ViewState>;
+  /** Why there are no probe figures (e.g. "probes off"), when there are none. */
+  readonly noProbes?: string | null;
   onQuit(): void;
   /** Writes the dump; returns the message to show (the path, or why it failed). */
   onDump(showSystem: boolean): string;
@@ -104,7 +106,7 @@ export function App(p: AppProps) {
   }
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>
-      <Header view={p.view} pid={p.pid} width={p.width} color={p.color} refreshSec={p.refreshSec} paused={state.paused}
+      <Header view={p.view} pid={p.pid} width={p.width} color={p.color} refreshSec={p.refreshSec} paused={state.paused} noProbes={p.noProbes ?? null}
         sort={state.sort} grouping={state.grouping} filter={state.filter} shown={shown} showSystem={state.showSystem} />
       {body}
       <Footer mode={state.mode} draft={state.draft} filterError={filterError} message={state.message} width={p.width} color={p.color} />

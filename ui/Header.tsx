@@ -22,13 +22,14 @@ export interface HeaderProps {
   readonly filter: string;
   readonly shown: number;
   readonly showSystem: boolean;
+  readonly noProbes: string | null;
 }
 
 const GROUP_NAMES: Record<Grouping, string> = { none: 'none', creator: 'creation site', top: 'top frame', stack: 'whole stack' };
 const SORT_NAMES: Record<string, string> = { id: 'ID', state: 'STATE', blocked: 'BLOCKED', location: 'LOCATION', creator: 'CREATED BY', channel: 'CHANNEL' };
 
-function sourceText(v: ModelView): string {
-  if (v.probes === null) return 'no probes: figures from snapshots (BLOCKED ~: seen in that wait at each refresh)';
+function sourceText(v: ModelView, noProbes: string | null): string {
+  if (v.probes === null) return `${noProbes ?? 'no probes'}: figures from snapshots (BLOCKED ~: seen in that wait at each refresh)`;
   const p = v.probes;
   const overhead = p.overhead === null ? 'overhead –' : `overhead ${(p.overhead * 100).toFixed(2)}%`;
   return `probes: ${p.mode}  ${overhead}${p.drops > 0 ? `  DROPS ${count(p.drops)}` : ''}`;
@@ -69,7 +70,7 @@ export function Header(p: HeaderProps) {
       </Text>
       <Text wrap="truncate-end">
         {fit(rates, w)}
-        <Text dimColor={v.probes === null}>{fit(sourceText(v), Math.max(0, w - rates.length))}</Text>
+        <Text dimColor={v.probes === null}>{fit(sourceText(v, p.noProbes), Math.max(0, w - rates.length))}</Text>
       </Text>
       {v.error !== null ? (
         <Text bold color={p.color ? 'red' : undefined} inverse={!p.color} wrap="truncate-end">{fit(v.gone ? `${v.error}: showing the last snapshot (d still dumps it, q quits)` : v.error, w)}</Text>

@@ -4,7 +4,8 @@
 import { Worker } from 'node:worker_threads';
 import { GtopError } from '../errors.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
-import type { WorkerReply, WorkerRequest } from './snapshot-worker.ts';
+import type { ProbeFeedData } from '../model/probe.ts';
+import type { WorkerReply, WorkerRequest, WorkerSetup } from './snapshot-worker.ts';
 
 function rebuild(r: Extract<WorkerReply, { type: 'error' }>): Error {
   if (r.kind !== null) return new GtopError(r.kind, r.message);
@@ -19,33 +20,44 @@ function rebuild(r: Extract<WorkerReply, { type: 'error' }>): Error {
 const LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 /** From source (tsx), the worker must register tsx itself: module hooks are per thread. */
-function startWorker(pid: number): Worker {
+function startWorker(setup: WorkerSetup): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./snapshot-worker.js', self), { workerData: { pid }, resourceLimits: LIMITS });
+  if (!self.endsWith('.ts')) return new Worker(new URL('./snapshot-worker.js', self), { workerData: setup, resourceLimits: LIMITS });
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./snapshot-worker.ts', self).href;
   const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, workerData: { pid }, resourceLimits: LIMITS });
+  return new Worker(code, { eval: true, workerData: setup, resourceLimits: LIMITS });
 }
 
 export class SnapshotSource {
   private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
   private dead: Error | undefined;
   private closed = false;
+  private probesReady: (why: string | null) => void = () => {};
+  /** Resolves once the probes are attached (null) or could not be (why not). */
+  readonly probes: Promise<string | null>;
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (r: WorkerReply) => this.settle((p) => p.resolve(r)));
+    this.probes = new Promise((resolve) => (this.probesReady = resolve));
+    worker.on('message', (r: WorkerReply) => {
+      if (r.type === 'ready') this.probesReady(r.probeError);
+      else this.settle((p) => p.resolve(r));
+    });
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => this.fail(new Error(`the snapshot worker exited (code ${code})`)));
   }
 
-  /** Opens the target in a worker; rejects with the GtopError Session.open would throw. */
-  static async open(pid: number): Promise<{ source: SnapshotSource; comm: string; startTime: number }> {
-    const source = new SnapshotSource(startWorker(pid));
+  /**
+   * Opens the target in a worker, then attaches probes there unless
+   * setup.probes is 'off' (see `probes`); rejects with the GtopError
+   * Session.open would throw. Probes that cannot be attached are not an error.
+   */
+  static async open(setup: WorkerSetup): Promise<{ source: SnapshotSource; comm: string; startTime: number }> {
+    const source = new SnapshotSource(startWorker(setup));
     try {
       const r = await source.next();
       if (r.type === 'error') throw rebuild(r);
-      if (r.type !== 'ready') throw new Error(`snapshot worker: unexpected ${r.type}`);
+      if (r.type !== 'opened') throw new Error(`snapshot worker: unexpected ${r.type}`);
       return { source, comm: r.comm, startTime: r.startTime };
     } catch (err) {
       await source.close();
@@ -53,14 +65,15 @@ export class SnapshotSource {
     }
   }
 
-  async snapshot(): Promise<Snapshot> {
+  /** A snapshot, and what the probes say about its goroutines (null without probes). */
+  async snapshot(): Promise<{ snap: Snapshot; probe: ProbeFeedData | null }> {
     if (this.closed) throw new Error('snapshot source is closed');
     const reply = this.next();
     this.worker.postMessage({ type: 'snapshot' } satisfies WorkerRequest);
     const r = await reply;
     if (r.type === 'error') throw rebuild(r);
     if (r.type !== 'snapshot') throw new Error(`snapshot worker: unexpected ${r.type}`);
-    return r.snap;
+    return { snap: r.snap, probe: r.probe };
   }
 
   /** Closes the session in the worker, then ends the worker; idempotent. */
@@ -91,6 +104,7 @@ export class SnapshotSource {
 
   private fail(err: Error): void {
     this.dead ??= err;
+    this.probesReady(err.message);
     this.settle((p) => p.reject(err));
   }
 }

@@ -1,21 +1,36 @@
 // The interactive view's Session, in a worker thread: a snapshot of 100k
 // goroutines takes about a second of CPU, which on the main thread would
-// leave the keys unanswered that long. Snapshots travel back by structured
-// clone, which keeps shared stacks shared.
+// leave the keys unanswered that long. With probes (src/live's LiveWatcher,
+// which needs the Session) it answers, with each snapshot, when each of its
+// goroutines parked. Snapshots travel back by structured clone, which keeps
+// shared stacks shared.
 import { parentPort, workerData } from 'node:worker_threads';
 import { type ErrorKind, GtopError } from '../errors.ts';
+import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
+import type { ParkRecord, ProbeFeedData } from '../model/probe.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
+
+export interface WorkerSetup {
+  pid: number;
+  probes: ProbeMode;
+  /** The probes' CPU budget, % of one CPU. */
+  budgetPct: number;
+}
 
 export type WorkerRequest = { type: 'snapshot' } | { type: 'close' };
 
 export type WorkerReply =
-  | { type: 'ready'; comm: string; startTime: number }
-  | { type: 'snapshot'; snap: Snapshot }
+  /** The target is open: the view can start. */
+  | { type: 'opened'; comm: string; startTime: number }
+  /** Probes attached, or probeError says why not although asked for (the view goes on with snapshots). */
+  | { type: 'ready'; probeError: string | null }
+  | { type: 'snapshot'; snap: Snapshot; probe: ProbeFeedData | null }
   /** kind null: not a GtopError, i.e. a bug (its stack is kept). */
   | { type: 'error'; kind: ErrorKind | null; message: string; stack: string | undefined };
 
 const port = parentPort!;
+const setup = workerData as WorkerSetup;
 const post = (r: WorkerReply): void => port.postMessage(r);
 
 function failure(err: unknown): WorkerReply {
@@ -24,23 +39,66 @@ function failure(err: unknown): WorkerReply {
 }
 
 let session: Session | undefined;
-try {
-  session = Session.open((workerData as { pid: number }).pid);
-  post({ type: 'ready', comm: session.target.comm, startTime: session.target.startTime });
-} catch (err) {
-  post(failure(err));
+let watcher: LiveWatcher | undefined;
+
+async function open(): Promise<void> {
+  session = Session.open(setup.pid);
+  post({ type: 'opened', comm: session.target.comm, startTime: session.target.startTime });
+  let probeError: string | null = null;
+  if (setup.probes !== 'off') {
+    try {
+      // Loaded only when asked for: libbpf through koffi.
+      const { LiveWatcher } = await import('../live/watcher.ts');
+      watcher = new LiveWatcher(session, { mode: setup.probes, budgetPct: setup.budgetPct });
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      probeError = err.message;
+    }
+  }
+  post({ type: 'ready', probeError });
 }
 
+function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
+  const parks: (readonly [number, ParkRecord])[] = [];
+  for (const g of snap.goroutines) {
+    if (g.status !== 'waiting') continue;
+    const p = w.park(g.id);
+    if (p !== undefined) parks.push([g.id, p]);
+  }
+  return { mode: w.mode, nowNs: w.nowNs(), parks, counters: w.counters(), overhead: w.overhead() };
+}
+
+function snapshot(): WorkerReply {
+  if (session === undefined) throw new GtopError('internal', 'the session did not open');
+  watcher?.update();
+  const snap = session.snapshot();
+  if (watcher === undefined) return { type: 'snapshot', snap, probe: null };
+  watcher.noteSnapshot(snap);
+  watcher.check();
+  return { type: 'snapshot', snap, probe: probeData(watcher, snap) };
+}
+
+// Requests wait until the session and probes are set up (or failed to be).
+const opening = open().then(() => true, (err: unknown) => {
+  watcher?.close();
+  session?.close();
+  post(failure(err));
+  return false;
+});
+
 port.on('message', (m: WorkerRequest) => {
-  if (m.type === 'close') {
-    session?.close();
-    port.close();
-    return;
-  }
-  try {
-    if (session === undefined) throw new GtopError('internal', 'the session did not open');
-    post({ type: 'snapshot', snap: session.snapshot() });
-  } catch (err) {
-    post(failure(err));
-  }
+  void opening.then((ok) => {
+    if (m.type === 'close') {
+      watcher?.close();
+      session?.close();
+      port.close();
+      return;
+    }
+    try {
+      if (!ok) throw new GtopError('internal', 'the session did not open');
+      post(snapshot());
+    } catch (err) {
+      post(failure(err));
+    }
+  });
 });

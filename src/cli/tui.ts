@@ -9,12 +9,16 @@ import { LiveModel } from '../model/live.ts';
 import { dumpChunks, writeDump } from '../model/dump.ts';
 import { GtopError } from '../errors.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
+import type { ProbeMode } from '../live/watcher.ts';
+import { ProbeFeedFromData } from '../model/probe.ts';
 import { SnapshotSource } from './snapshot-source.ts';
 
 export interface TuiOptions {
   pid: number;
   delay: number;
   system: boolean;
+  probes: ProbeMode;
+  overheadPct: number;
 }
 
 const ENTER_ALT = '\x1b[?1049h\x1b[2J\x1b[H';
@@ -64,7 +68,7 @@ export async function runTui(opts: TuiOptions): Promise<number> {
   const { stdin, stdout } = process;
   if (!stdin.isTTY || !stdout.isTTY) throw new GtopError('usage', 'the interactive view needs a terminal; use --once to print the goroutines');
   // Errors opening the target are reported before the screen changes.
-  const { source, comm, startTime } = await SnapshotSource.open(opts.pid);
+  const { source, comm, startTime } = await SnapshotSource.open({ pid: opts.pid, probes: opts.probes, budgetPct: opts.overheadPct });
   try {
     return await view(opts, source, { pid: opts.pid, comm, startTime });
   } finally {
@@ -86,6 +90,9 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../../ui/App.tsx')]);
 
   const model = new LiveModel();
+  let feed: ProbeFeedFromData | undefined;
+  // Why there are no probe figures; the probes attach while the first snapshot is taken.
+  let noProbes: string | null = opts.probes === 'off' ? 'probes off' : 'attaching probes…';
   let snap: Snapshot | undefined;
   let paused = false;
   let stopped = false;
@@ -104,7 +111,7 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
   const proc = (): ProcessInfo => ({ pid: target.pid, name: target.comm, uptimeSec: uptimeSec(target.startTime) });
   const app = () => createElement(App, {
     view: model.current, pid: target.pid, width: stdout.columns || 80, height: Math.max(5, (stdout.rows || 24) - 1),
-    color: colorWanted(), refreshSec: opts.delay, initial: { showSystem: opts.system },
+    color: colorWanted(), refreshSec: opts.delay, initial: { showSystem: opts.system }, noProbes,
     onQuit: () => finish(0),
     onDump: (showSystem: boolean) => dumpTo(snap, target.pid, showSystem),
     onPause: (p: boolean) => {
@@ -119,7 +126,9 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
     try {
       const next = await source.snapshot();
       if (stopped) return false;
-      snap = next;
+      snap = next.snap;
+      if (next.probe && feed) feed.set(next.probe);
+      else if (next.probe) model.setFeed((feed = new ProbeFeedFromData(next.probe)));
       model.ingest(snap, proc(), Date.now());
     } catch (err) {
       if (stopped) return false;
@@ -156,6 +165,10 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
   stdout.on('resize', onResize);
   for (const s of signals) process.on(s, onSignal);
   ink.waitUntilExit().then(() => finish(0), fail);
+  void source.probes.then((why) => {
+    if (opts.probes !== 'off') noProbes = why === null ? null : `probes unavailable (${why})`;
+    if (!stopped) ink.rerender(app());
+  });
   loop().catch(fail);
 
   try {

@@ -69,7 +69,7 @@ interface Seen {
 const HISTORY = 600;
 
 export class LiveModel {
-  private readonly feed: ProbeFeed | undefined;
+  private feed: ProbeFeed | undefined;
   private readonly seen = new Map<number, Seen>();
   private history: number[] = [];
   private prev: { at: number; counters: { created: number; exited: number } | null } | undefined;
@@ -82,6 +82,12 @@ export class LiveModel {
 
   get current(): ModelView | undefined {
     return this.last;
+  }
+
+  /** Probes attached later (or never): from the next ingest on, figures come from `feed`. */
+  setFeed(feed: ProbeFeed | undefined): void {
+    this.feed = feed;
+    this.prev = undefined; // rates restart: counters and goid sets do not mix
   }
 
   /** Folds in a snapshot taken at `nowMs` (wall clock, ms). */

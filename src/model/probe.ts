@@ -37,3 +37,47 @@ export interface ProbeFeed {
   /** Measured cost to the target as a fraction of its CPU time (0.004 = 0.4 %), null until known. */
   overhead(): number | null;
 }
+
+/** One refresh's worth of probe answers, as plain data (it crosses from the snapshot worker). */
+export interface ProbeFeedData {
+  mode: string;
+  nowNs: number;
+  /** goid → its park, for the goroutines of the snapshot that the probes saw park. */
+  parks: readonly (readonly [goid: number, park: ParkRecord])[];
+  counters: ProbeCounters;
+  overhead: number | null;
+}
+
+/** A ProbeFeed answering from the data sent with each snapshot. */
+export class ProbeFeedFromData implements ProbeFeed {
+  private data: ProbeFeedData;
+  private parks = new Map<number, ParkRecord>();
+
+  constructor(first: ProbeFeedData) {
+    this.data = first;
+    this.set(first);
+  }
+
+  /** The data that came with the next snapshot. */
+  set(data: ProbeFeedData): void {
+    this.data = data;
+    this.parks = new Map(data.parks);
+  }
+
+  get mode(): string {
+    return this.data.mode;
+  }
+  update(): void {}
+  nowNs(): number {
+    return this.data.nowNs;
+  }
+  park(goid: number): ParkRecord | undefined {
+    return this.parks.get(goid);
+  }
+  counters(): ProbeCounters {
+    return this.data.counters;
+  }
+  overhead(): number | null {
+    return this.data.overhead;
+  }
+}

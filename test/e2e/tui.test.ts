@@ -67,8 +67,9 @@ function tableRows(screen: string): Row[] {
   const state = head.indexOf('STATE');
   const loc = head.indexOf('LOCATION');
   const creator = head.indexOf('CREATED BY');
-  // BLOCKED is right-aligned in the 9 columns before LOCATION.
-  const blocked = loc - 10;
+  // BLOCKED is right-aligned in the 9 columns before CHANNEL (with probes) or LOCATION.
+  const chan = head.indexOf('CHANNEL');
+  const blocked = (chan >= 0 ? chan : loc) - 10;
   return lines.slice(title + 1).filter((l) => /^\s+\d+ /.test(l)).map((l) => {
     const b = l.slice(blocked, loc - 1).trim();
     return {
@@ -156,7 +157,7 @@ test.serial('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async 
   await tmux.start(dir, `env GTOP_FROM_SOURCE=1 NO_COLOR=1 ${process.execPath} ${GTOP_BIN} -p ${fx.pid}; echo GTOP_EXIT=$?; sleep 600`);
 
   // The longest blocked on top, after a few refreshes.
-  let screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED↓.*\n\s+\d+ /m, 'the table');
+  let screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED↓.*\n\s+\d+ /m, 'the table', 120_000);
   t.regex(screen, new RegExp(`^gtop  pid ${fx.pid} parking-go1\\.26\\S*  go1\\.26\\.\\d+  up \\d+s  every 1s`, 'm'));
   screen = await tmux.waitFor((sc) => (tableRows(sc)[0]?.blockedSec ?? 0) >= 3, 'blocked times of 3 s or more');
   const rows = tableRows(screen);
@@ -173,11 +174,16 @@ test.serial('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async 
   // No colors with NO_COLOR (attributes such as inverse and bold are not colors).
   t.notRegex(await tmux.screen(true), /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|38;5|48;5)m/);
 
-  // > sorts by the next column: LOCATION, ascending.
+  // > sorts by the next column: CHANNEL (with probes: the header says they are on), then LOCATION, ascending.
+  t.regex(screen, /│ probes: uprobes light: park ready exit/);
   await tmux.keys('>');
-  screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED\s+LOCATION↑/m, 'the LOCATION sort');
+  await tmux.waitFor(/^sort CHANNEL↓/m, 'the CHANNEL sort');
+  await tmux.keys('>');
+  screen = await tmux.waitFor(/^\s+ID STATE\s+BLOCKED\s+CHANNEL\s+LOCATION↑/m, 'the LOCATION sort');
   t.regex(screen, /^sort LOCATION↑/m);
-  const locations = tableRows(screen).map((r) => r.location);
+  // Locations cut to the column (…) sort by their full text: compare the others.
+  const locations = tableRows(screen).map((r) => r.location).filter((l) => !l.startsWith('…'));
+  t.true(locations.length > 20);
   t.deepEqual(locations, [...locations].sort(), 'rows in LOCATION order');
 
   // / filters; Enter keeps the filter.
@@ -243,14 +249,16 @@ test.serial('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async 
 });
 
 test.serial('the snapshot worker: errors come back as the GtopError they were; close releases the target', async (t) => {
-  await t.throwsAsync(SnapshotSource.open(4_194_303), { instanceOf: GtopError, message: /no process with PID 4194303/ });
+  await t.throwsAsync(SnapshotSource.open({ pid: 4_194_303, probes: 'off', budgetPct: 1 }), { instanceOf: GtopError, message: /no process with PID 4194303/ });
   const bin = await buildFixture('parking', toolchainByMinor(26), { stripped: false, pie: false });
   const fx = await startFixture(bin, [], { t });
-  const { source, comm } = await SnapshotSource.open(fx.pid);
+  const { source, comm } = await SnapshotSource.open({ pid: fx.pid, probes: 'off', budgetPct: 1 });
   t.teardown(() => source.close());
   t.regex(comm, /^parking-go1\.26/);
+  t.is(await source.probes, null);
   const before = parseDump(await fx.dump());
-  const snap = await source.snapshot();
+  const { snap, probe } = await source.snapshot();
+  t.is(probe, null);
   const after = new Set(parseDump(await fx.dump()).goroutines.map((g) => g.id));
   const ours = new Set(snap.goroutines.filter((g) => !g.system).map((g) => g.id));
   const lasting = before.goroutines.filter((g) => after.has(g.id) && g.status !== 'running');
@@ -262,4 +270,31 @@ test.serial('the snapshot worker: errors come back as the GtopError they were; c
   t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
   await t.throwsAsync(source.snapshot(), { message: /closed/ });
   await fx.stop();
+});
+
+test.serial('the snapshot worker with probes: park times for the snapshot\'s goroutines, created/exited counts', async (t) => {
+  const bin = await buildFixture('parking', toolchainByMinor(26), { stripped: false, pie: false });
+  // Goroutines that start, sleep 20 ms and exit: parks and exits the probes see.
+  const fx = await startFixture(bin, ['-churn', '200'], { t });
+  const { source } = await SnapshotSource.open({ pid: fx.pid, probes: 'light', budgetPct: 5 });
+  t.teardown(() => source.close());
+  t.is(await source.probes, null, 'probes attach (run as root)');
+  await sleep(1500);
+  let exact = 0;
+  for (let i = 0; i < 5; i++) {
+    const { snap, probe } = await source.snapshot();
+    t.truthy(probe);
+    t.regex(probe!.mode, /^uprobes light: park ready exit/);
+    const byId = new Map(snap.goroutines.map((g) => [g.id, g]));
+    for (const [goid, park] of probe!.parks) {
+      t.is(byId.get(goid)?.waitReason, park.reason, `goroutine ${goid}`);
+      t.true(park.parkedAtNs <= probe!.nowNs);
+      exact++;
+    }
+    t.true(probe!.counters.exited > 0 && probe!.counters.created > 0, JSON.stringify(probe!.counters));
+    await sleep(200);
+  }
+  t.true(exact > 0, 'some churners were caught parked, with their park time');
+  await source.close();
+  t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
 });

@@ -45,6 +45,14 @@ test.serial('the screen fits its size: header, table, footer; every line within 
   t.regex(ls.at(-1)!, /^\?:help/);
 });
 
+test.serial('the header says where the figures come from', (t) => {
+  t.regex(mount({ noProbes: 'probes off' }).lines()[2]!, /│ probes off: figures from snapshots/);
+  const v = serviceView();
+  const withProbes: ModelView = { ...v, probes: { mode: 'uprobes light: park ready exit', overhead: 0.0012, drops: 3 } };
+  t.regex(mount({ view: withProbes, width: 120 }).lines()[2]!, /│ probes: uprobes light: park ready exit  overhead 0\.12%  DROPS 3$/);
+  t.regex(mount({ view: withProbes, width: 120 }).lines()[4]!, /^\s+ID STATE\s+BLOCKED↓ CHANNEL\s+LOCATION/);
+});
+
 test.serial('before the first snapshot it says what it is doing', (t) => {
   const { lines } = mount({ view: undefined });
   t.regex(lines()[1]!, /reading the goroutines of process 4242/);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { LiveModel } from '../../src/model/live.ts';
-import type { ParkRecord, ProbeFeed } from '../../src/model/probe.ts';
+import { type ParkRecord, type ProbeFeed, ProbeFeedFromData } from '../../src/model/probe.ts';
 import { isUserFunction, packageOf, topUserFrame } from '../../src/model/rows.ts';
 import { STACKS, frame, g, service, snapshot } from '../ui/goroutines.ts';
 
@@ -131,4 +131,20 @@ test('a failed refresh keeps the last rows and says why', (t) => {
   t.true(f.gone);
   t.regex(f.error!, /exited/);
   t.true(f.generation > v.generation);
+});
+
+test('probes attached later: the feed answers from the next ingest, rates restart', (t) => {
+  const m = new LiveModel();
+  m.ingest(snapshot([g({ id: 10 })]), proc, T0);
+  const data = { mode: 'uprobes light: park ready exit', nowNs: 9e9, parks: [[10, { parkedAtNs: 8e9, reason: 'chan receive', channel: 0xc0001 }]] as const, counters: { created: 3, exited: 1, drops: 0 }, overhead: 0.001 };
+  const feed = new ProbeFeedFromData(data);
+  m.setFeed(feed);
+  const v1 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 1000);
+  t.is(v1.createdPerSec, null, 'goid-set rates and probe counters do not mix');
+  t.deepEqual([v1.rows[0]!.blockedMs, v1.rows[0]!.blockedExact, v1.rows[0]!.channel], [1000, true, 0xc0001]);
+  feed.set({ ...data, nowNs: 10e9, parks: [], counters: { created: 5, exited: 4, drops: 2 } });
+  const v2 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 2000);
+  t.deepEqual([v2.createdPerSec, v2.exitedPerSec], [2, 3]);
+  t.false(v2.rows[0]!.blockedExact, 'no park record any more: approximate again');
+  t.deepEqual(v2.probes, { mode: data.mode, overhead: 0.001, drops: 2 });
 });
