@@ -23,7 +23,7 @@ export interface Options {
   deadlocks: boolean;
 }
 
-export const USAGE = `usage: gtop -p PID [-d SECONDS] [--system]
+export const USAGE = `usage: gtop -p PID [-d SECONDS] [--system] [--probes off|light|full] [--overhead PCT]
        gtop -p PID --once [--json [--deadlocks]] [--system]
        gtop -p PID --once [--json] --duration 5s [--probes off|light|full] [--overhead PCT]
        gtop -p PID --events [--duration 5s] [--probes off|light|full] [--overhead PCT]
