@@ -79,13 +79,9 @@ function Row({ item, cols, selected, color }: { item: Item; cols: readonly Colum
 
 export function GoroutineTable(p: TableProps) {
   const cols = tableColumns(p.width, p.showChannel);
-  const title = cols.map((c) => {
-    const mark = c.id === p.sort.column ? (p.sort.desc ? '↓' : '↑') : '';
-    if (p.groupTitle && c.id === 'id') return cell('COUNT', c.width, true);
-    if (p.groupTitle && c.id === 'location') return cell(`GROUP: ${p.groupTitle}`, c.width);
-    if (p.groupTitle && c.id === 'creator') return cell('', c.width);
-    return cell(c.title + mark, c.width, c.right);
-  }).join(' ');
+  const titles = cols.map((c) => cell(c.title + (c.id === p.sort.column ? (p.sort.desc ? '↓' : '↑') : ''), c.width, c.right));
+  // Grouped: COUNT, STATE, BLOCKED, then the group label across the rest (as in group rows).
+  const title = p.groupTitle ? [cell('COUNT', cols[0]!.width, true), titles[1], titles[2], `GROUP: ${p.groupTitle}`].join(' ') : titles.join(' ');
   const visible = p.items.slice(p.top, p.top + p.height);
   return (
     <Box flexDirection="column" height={p.height + 1}>
