@@ -22,6 +22,8 @@ export interface MemoryOptions {
 }
 
 const PAGE = 4096;
+// Evicted chunk buffers wait this many chunk loads before reuse (see chunk()).
+const QUARANTINE = 64;
 // No single read of runtime data is this large; a bigger one comes from a garbage length.
 const MAX_READ = 256 << 20;
 // Addresses must stay exact as JS numbers and valid as a pread offset.
@@ -43,6 +45,7 @@ export class TargetMemory {
   // Chunk buffers are recycled across invalidate(): a 100k-goroutine snapshot
   // reads hundreds of MB and fresh buffers would make the GC the bottleneck.
   private readonly pool: Buffer[] = [];
+  private readonly quarantine: Buffer[] = [];
 
   constructor(pid: number, opts: MemoryOptions = {}) {
     this.pid = pid;
@@ -83,7 +86,7 @@ export class TargetMemory {
    * `len` bytes at `addr` through the chunk cache: one consistent pass reads
    * each chunk once; call invalidate() before the next pass. The result may
    * share memory with the cache: do not modify it, and do not keep it past
-   * invalidate(), which recycles the cache's buffers.
+   * invalidate() or many further reads: the cache recycles its buffers.
    */
   cached(addr: number, len: number): Buffer {
     checkRange(addr, len);
@@ -177,7 +180,16 @@ export class TargetMemory {
       }
       if (missing.size === this.chunkSize / PAGE && !this.alive()) throw this.gone(base);
     }
-    if (this.chunks.size >= this.maxChunks) this.chunks.delete(this.chunks.keys().next().value!);
+    if (this.chunks.size >= this.maxChunks) {
+      // FIFO eviction. The buffer is recycled only after QUARANTINE more
+      // chunk loads, so a view a caller still holds stays intact that long;
+      // without recycling, a 100k-goroutine pass would leave hundreds of MB
+      // of garbage and the GC would dominate.
+      const oldest = this.chunks.keys().next().value!;
+      this.quarantine.push(this.chunks.get(oldest)!.data);
+      this.chunks.delete(oldest);
+      if (this.quarantine.length > QUARANTINE) this.pool.push(this.quarantine.shift()!);
+    }
     const chunk = { data, missing };
     this.chunks.set(base, chunk);
     return chunk;
