@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { GtopError } from '../errors.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
 import type { ProbeFeedData } from '../model/probe.ts';
-import type { WorkerReply, WorkerRequest, WorkerSetup } from './snapshot-worker.ts';
+import type { WaitAnalysis, WorkerReply, WorkerRequest, WorkerSetup } from './snapshot-worker.ts';
 
 function rebuild(r: Extract<WorkerReply, { type: 'error' }>): Error {
   if (r.kind !== null) return new GtopError(r.kind, r.message);
@@ -65,15 +65,15 @@ export class SnapshotSource {
     }
   }
 
-  /** A snapshot, and what the probes say about its goroutines (null without probes). */
-  async snapshot(): Promise<{ snap: Snapshot; probe: ProbeFeedData | null }> {
+  /** A snapshot, what the probes say about its goroutines (null without probes), and its wait analysis (null when skipped). */
+  async snapshot(): Promise<{ snap: Snapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }> {
     if (this.closed) throw new Error('snapshot source is closed');
     const reply = this.next();
     this.worker.postMessage({ type: 'snapshot' } satisfies WorkerRequest);
     const r = await reply;
     if (r.type === 'error') throw rebuild(r);
     if (r.type !== 'snapshot') throw new Error(`snapshot worker: unexpected ${r.type}`);
-    return { snap: r.snap, probe: r.probe };
+    return { snap: r.snap, probe: r.probe, analysis: r.analysis };
   }
 
   /** Closes the session in the worker, then ends the worker; idempotent. */

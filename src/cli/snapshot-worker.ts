@@ -5,6 +5,7 @@
 // goroutines parked. Snapshots travel back by structured clone, which keeps
 // shared stacks shared.
 import { parentPort, workerData } from 'node:worker_threads';
+import { type ChannelJSON, LeakTracker, type LeakSuspectJSON, channelsToJSON, leakSuspectsToJSON, readWaits } from '../analysis/index.ts';
 import { type ErrorKind, GtopError } from '../errors.ts';
 import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
 import type { ParkRecord, ProbeFeedData } from '../model/probe.ts';
@@ -25,9 +26,15 @@ export type WorkerReply =
   | { type: 'opened'; comm: string; startTime: number }
   /** Probes attached, or probeError says why not although asked for (the view goes on with snapshots). */
   | { type: 'ready'; probeError: string | null }
-  | { type: 'snapshot'; snap: Snapshot; probe: ProbeFeedData | null }
+  | { type: 'snapshot'; snap: Snapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }
   /** kind null: not a GtopError, i.e. a bug (its stack is kept). */
   | { type: 'error'; kind: ErrorKind | null; message: string; stack: string | undefined };
+
+/** What the channel (c) and leak-suspect (l) views show; null on refreshes that skip it. */
+export interface WaitAnalysis {
+  channels: ChannelJSON[];
+  leakSuspects: LeakSuspectJSON[];
+}
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
@@ -40,6 +47,26 @@ function failure(err: unknown): WorkerReply {
 
 let session: Session | undefined;
 let watcher: LiveWatcher | undefined;
+const tracker = new LeakTracker();
+let refreshes = 0;
+
+/** Above this many goroutines the wait analysis runs every ANALYSIS_EVERY-th refresh, to keep refreshes fast. */
+const ANALYSIS_LIMIT = 20_000;
+const ANALYSIS_EVERY = 5;
+
+function analyse(s: Session, snap: Snapshot): WaitAnalysis | null {
+  const n = refreshes++;
+  if (snap.goroutines.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
+  try {
+    const graph = readWaits(s, snap);
+    tracker.add(snap, graph);
+    return { channels: channelsToJSON(graph), leakSuspects: leakSuspectsToJSON(tracker.suspects()) };
+  } catch (err) {
+    // A wait graph that cannot be read must not cost the snapshot: the views keep the last one.
+    if (err instanceof GtopError) return null;
+    throw err;
+  }
+}
 
 async function open(): Promise<void> {
   session = Session.open(setup.pid);
@@ -72,10 +99,11 @@ function snapshot(): WorkerReply {
   if (session === undefined) throw new GtopError('internal', 'the session did not open');
   watcher?.update();
   const snap = session.snapshot();
-  if (watcher === undefined) return { type: 'snapshot', snap, probe: null };
+  const analysis = analyse(session, snap);
+  if (watcher === undefined) return { type: 'snapshot', snap, probe: null, analysis };
   watcher.noteSnapshot(snap);
   watcher.check();
-  return { type: 'snapshot', snap, probe: probeData(watcher, snap) };
+  return { type: 'snapshot', snap, probe: probeData(watcher, snap), analysis };
 }
 
 // Requests wait until the session and probes are set up (or failed to be).

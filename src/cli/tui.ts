@@ -129,7 +129,7 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
       snap = next.snap;
       if (next.probe && feed) feed.set(next.probe);
       else if (next.probe) model.setFeed((feed = new ProbeFeedFromData(next.probe)));
-      model.ingest(snap, proc(), Date.now());
+      model.ingest(snap, proc(), Date.now(), next.analysis);
     } catch (err) {
       if (stopped) return false;
       if (!(err instanceof GtopError)) throw err;

@@ -3,6 +3,7 @@
 // are lower bounds: the time since gtop first saw a goroutine in its current
 // wait (same status, wait reason and top frame), or the runtime's own
 // minutes when larger. Created/exited rates come from goid sets.
+import type { ChannelJSON, LeakSuspectJSON } from '../analysis/json.ts';
 import type { Frame, Goroutine, Snapshot } from '../runtime/goroutine.ts';
 import type { ProbeFeed } from './probe.ts';
 import { type GoroutineRow, isBlockedStatus, stateOf, topUserFrame } from './rows.ts';
@@ -24,6 +25,12 @@ export interface ProbeStatus {
   mode: string;
   overhead: number | null;
   drops: number;
+}
+
+/** The wait analysis of a snapshot (src/analysis, as its JSON). */
+export interface WaitInfo {
+  readonly channels: readonly ChannelJSON[];
+  readonly leakSuspects: readonly LeakSuspectJSON[];
 }
 
 export interface ModelView {
@@ -52,6 +59,9 @@ export interface ModelView {
   readonly error: string | null;
   /** The target has exited: nothing will refresh any more. */
   readonly gone: boolean;
+  /** Channels with waiters (most first) and leak suspects, from the latest analysed snapshot. */
+  readonly channels: readonly ChannelJSON[];
+  readonly leakSuspects: readonly LeakSuspectJSON[];
   /** Stack captured at park time by the probes, by goid. */
   parkStack(goid: number): readonly Frame[] | null;
 }
@@ -75,6 +85,7 @@ export class LiveModel {
   private prev: { at: number; counters: { created: number; exited: number } | null } | undefined;
   private generation = 0;
   private last: ModelView | undefined;
+  private waits: WaitInfo = { channels: [], leakSuspects: [] };
 
   constructor(feed?: ProbeFeed) {
     this.feed = feed;
@@ -90,9 +101,10 @@ export class LiveModel {
     this.prev = undefined; // rates restart: counters and goid sets do not mix
   }
 
-  /** Folds in a snapshot taken at `nowMs` (wall clock, ms). */
-  ingest(snap: Snapshot, proc: ProcessInfo, nowMs: number): ModelView {
+  /** Folds in a snapshot taken at `nowMs` (wall clock, ms); without `waits`, the previous analysis stays. */
+  ingest(snap: Snapshot, proc: ProcessInfo, nowMs: number, waits?: WaitInfo | null): ModelView {
     this.feed?.update();
+    if (waits) this.waits = waits;
     const gen = ++this.generation;
     const parkStacks = new Map<number, readonly Frame[]>();
     const rows: GoroutineRow[] = new Array(snap.goroutines.length);
@@ -136,6 +148,8 @@ export class LiveModel {
       unreadable: snap.unreadable,
       error: null,
       gone: false,
+      channels: this.waits.channels,
+      leakSuspects: this.waits.leakSuspects,
       parkStack: (goid) => parkStacks.get(goid) ?? null,
     };
     return this.last;
