@@ -9,28 +9,13 @@
 //
 //   node --import=tsx bench/overhead.ts [SECONDS per measurement, default 5]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { ROOT, buildGo } from './common.ts';
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(`${dir}/package.json`)) dir = dirname(dir);
-  return `${dir}/`;
-}
-const root = repoRoot();
-const out = `${root}.cache/bench`;
 const SECS = Number(process.argv[2] ?? 5);
 const FUNCS = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.newproc1', 'runtime.makechan'];
-
-function build(dir: string, pkg: string, name: string): string {
-  mkdirSync(out, { recursive: true });
-  const bin = `${out}/${name}`;
-  execFileSync('go', ['build', '-o', bin, pkg], { cwd: dir, stdio: 'inherit', env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' } });
-  return bin;
-}
 
 interface Tracer { name: string; start(pid: number, exe: string): Promise<{ stop(): Promise<string> }> }
 
@@ -61,7 +46,7 @@ const TRACERS: Tracer[] = [
   ...(['default', 'full'] as const).map((mode): Tracer => ({
     name: `gtop ${mode}`,
     start: async (pid) => {
-      const args = [`${root}bin/gtop`, '-p', String(pid), '--once', '--json', '--duration', `${SECS + 4}s`, ...(mode === 'full' ? ['--probes', 'full', '--overhead', '100'] : [])];
+      const args = [`${ROOT}bin/gtop`, '-p', String(pid), '--once', '--json', '--duration', `${SECS + 4}s`, ...(mode === 'full' ? ['--probes', 'full', '--overhead', '100'] : [])];
       const p = startProc(process.execPath, args);
       await sleep(2500); // node start-up, attach, start snapshot
       return { stop: async () => { await stopProc(p.child, 'SIGKILL'); return ''; } };
@@ -123,8 +108,8 @@ async function http(bin: string, tracer: Tracer): Promise<Result> {
   return { rate: Number(/Requests\/sec:\s*([\d.]+)/.exec(text)?.[1] ?? NaN), cpuPerOpUs: (cpu / requests) * 1e6 };
 }
 
-const busy = build(`${root}test/go`, './busy', 'busy');
-const hello = build(`${root}bench/go`, './hello', 'hello');
+const busy = buildGo(`${ROOT}test/go`, './busy', 'busy');
+const hello = buildGo(`${ROOT}bench/go`, './hello', 'hello');
 // Throughput can also drop because the tracer's process competes with the
 // load generator on CPU 1; the target's own CPU time per operation does not,
 // so its ratio is the probe overhead proper.

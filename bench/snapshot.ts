@@ -5,38 +5,9 @@
 //
 //   npm run build && node dist/bench/snapshot.js [N ...]   (default: 10000 100000)
 //   (node --import=tsx bench/snapshot.ts works too, slower by tsx's transforms)
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Session } from '../src/session.ts';
-
-// The repository root, whether run from bench/ or from dist/bench/.
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(`${dir}/package.json`)) dir = dirname(dir);
-  return `${dir}/`;
-}
-const root = repoRoot();
-const out = `${root}.cache/bench`;
-
-function build(): string {
-  mkdirSync(out, { recursive: true });
-  const bin = `${out}/parked`;
-  execFileSync('go', ['build', '-o', bin, './parked'], { cwd: `${root}bench/go`, stdio: 'inherit', env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' } });
-  return bin;
-}
-
-async function start(bin: string, n: number): Promise<{ pid: number; url: string; stop: () => void }> {
-  const child = spawn(bin, ['-n', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    if (line.startsWith('READY ')) return { pid: child.pid!, url: line.slice(6), stop: () => child.kill('SIGKILL') };
-  }
-  throw new Error('bench target exited before it was ready');
-}
+import { buildParked, startParked } from './common.ts';
 
 async function stallMs(url: string): Promise<number> {
   const text = await (await fetch(`${url}/stall`)).text();
@@ -49,7 +20,7 @@ function median(xs: number[]): number {
 }
 
 async function measure(bin: string, n: number): Promise<string[]> {
-  const t = await start(bin, n);
+  const t = await startParked(bin, n);
   try {
     await sleep(1000);
     await stallMs(t.url);
@@ -95,7 +66,7 @@ async function measure(bin: string, n: number): Promise<string[]> {
 }
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const bin = build();
+const bin = buildParked();
 for (const n of sizes.length ? sizes : [10_000, 100_000]) {
   console.log((await measure(bin, n)).join('\n'));
 }

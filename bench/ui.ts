@@ -7,15 +7,14 @@
 //
 //   node --import=tsx bench/ui.ts [N ...]     (default: 10000 100000)
 // Goals (issue 4): ≤ 50 ms per frame, ≤ 200 MB resident.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { LiveModel } from '../src/model/live.ts';
 import { SnapshotSource } from '../src/cli/snapshot-source.ts';
 import { ProbeFeedFromData } from '../src/model/probe.ts';
+import { ROOT, buildParked, startParked } from './common.ts';
 
 // Styles as on a real terminal, even when this output is piped: without
 // them a cursor move changes no byte and Ink draws nothing.
@@ -23,24 +22,7 @@ process.env['FORCE_COLOR'] ??= '1';
 process.env['NODE_ENV'] ??= 'production'; // as gtop runs React (src/cli/tui.ts)
 const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../ui/App.tsx')]);
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const out = `${root}.cache/bench`;
 const [W, H] = [120, 40];
-
-function build(): string {
-  mkdirSync(out, { recursive: true });
-  const bin = `${out}/parked`;
-  execFileSync('go', ['build', '-o', bin, './parked'], { cwd: `${root}bench/go`, stdio: 'inherit', env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' } });
-  return bin;
-}
-
-async function start(bin: string, n: number): Promise<{ pid: number; stop: () => void }> {
-  const child = spawn(bin, ['-n', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    if (line.startsWith('READY ')) return { pid: child.pid!, stop: () => child.kill('SIGKILL') };
-  }
-  throw new Error('bench target exited before it was ready');
-}
 
 /** A terminal Ink can draw on: counts what it writes. */
 class FakeTerminal extends EventEmitter {
@@ -189,7 +171,7 @@ async function realGtop(pid: number, refreshes: number): Promise<string[]> {
   const tmux = (...a: string[]): string => execFileSync('tmux', ['-L', `gtop-bench-${process.pid}`, ...a], { encoding: 'utf8' });
   // From source unless told otherwise: a dist/ build may be older than the tree.
   const fromSource = process.env['GTOP_FROM_SOURCE'] ?? '1';
-  tmux('new-session', '-d', '-s', 'b', '-x', String(W), '-y', String(H), `exec env GTOP_FROM_SOURCE=${fromSource} ${process.execPath} ${root}bin/gtop -p ${pid}`);
+  tmux('new-session', '-d', '-s', 'b', '-x', String(W), '-y', String(H), `exec env GTOP_FROM_SOURCE=${fromSource} ${process.execPath} ${ROOT}bin/gtop -p ${pid}`);
   try {
     const pane = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
     const deadline = Date.now() + 120_000;
@@ -206,9 +188,9 @@ async function realGtop(pid: number, refreshes: number): Promise<string[]> {
 }
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const bin = build();
+const bin = buildParked();
 for (const n of sizes.length ? sizes : [10_000, 100_000]) {
-  const t = await start(bin, n);
+  const t = await startParked(bin, n);
   try {
     await sleep(500);
     console.log(`${n} parked goroutines, ${W}×${H} terminal`);
