@@ -10,11 +10,13 @@ import type { Command } from '../src/model/keys.ts';
 import type { ModelView } from '../src/model/live.ts';
 import type { GoroutineRow } from '../src/model/rows.ts';
 import { type Action, type ViewContext, type ViewState, initialView, reduce, resolveCursor, scrollTop } from '../src/model/view.ts';
+import { ChannelView, channelKey } from './ChannelView.tsx';
 import { tableColumns } from './columns.ts';
 import { Footer } from './Footer.tsx';
 import { GoroutineTable } from './GoroutineTable.tsx';
 import { HEADER_LINES, Header } from './Header.tsx';
 import { Help } from './Help.tsx';
+import { LeakView, leakKey } from './LeakView.tsx';
 import { StackView, stackLines } from './StackView.tsx';
 import { useKeymap } from './useKeymap.ts';
 
@@ -49,6 +51,17 @@ function useItems(rows: readonly GoroutineRow[], s: ViewState): { items: Item[];
   return { items, shown: filtered.length, filterError };
 }
 
+/** Keys of the channel or leak-suspect view's entries, and the goroutines by id (for the channel view). */
+function useLists(view: ModelView | undefined, mode: ViewState['mode'], rows: readonly GoroutineRow[]) {
+  const keys = useMemo(() => {
+    if (mode === 'channels') return (view?.channels ?? []).map(channelKey);
+    if (mode === 'leaks') return (view?.leakSuspects ?? []).map(leakKey);
+    return [];
+  }, [view, mode]);
+  const byId = useMemo(() => (mode === 'channels' ? new Map(rows.map((r) => [r.id, r])) : new Map<number, GoroutineRow>()), [rows, mode]);
+  return { keys, byId };
+}
+
 /** The open goroutine, or the last one seen with its id once it has exited. */
 function useStackRow(rows: readonly GoroutineRow[], goid: number | null): { row: GoroutineRow | null; exited: boolean } {
   const last = useRef<GoroutineRow | null>(null);
@@ -72,10 +85,12 @@ export function App(p: AppProps) {
     [stack.row, stack.exited, p.view],
   );
 
+  const lists = useLists(p.view, state.mode, rows);
+  const listCursor = Math.max(0, Math.min(state.listCursor, lists.keys.length - 1));
   const showChannel = p.view?.probes != null;
   const columns = useMemo(() => tableColumns(p.width, showChannel).map((c) => c.id), [p.width, showChannel]);
   const ctx = useRef<ViewContext>({ items, columns, pageSize, stackLines: 0, stackPage: 0 });
-  ctx.current = { items, columns, pageSize, stackLines: Math.max(0, lines.length - 1), stackPage: bodyHeight - 1 };
+  ctx.current = { items, columns, pageSize, stackLines: Math.max(0, lines.length - 1), stackPage: bodyHeight - 1, listKeys: lists.keys };
   const latest = useRef(state);
   latest.current = state;
   const props = useRef(p);
@@ -98,7 +113,11 @@ export function App(p: AppProps) {
 
   let body;
   if (state.mode === 'help') body = <Help width={p.width} height={bodyHeight} />;
-  else if (state.mode === 'stack') body = <StackView lines={lines} top={state.stackTop} height={bodyHeight} width={p.width} color={p.color} />;
+  else if (state.mode === 'channels') {
+    body = <ChannelView channels={p.view?.channels ?? []} rows={lists.byId} cursor={listCursor} open={state.listOpen} height={bodyHeight} width={p.width} color={p.color} />;
+  } else if (state.mode === 'leaks') {
+    body = <LeakView suspects={p.view?.leakSuspects ?? []} cursor={listCursor} open={state.listOpen} height={bodyHeight} width={p.width} color={p.color} />;
+  } else if (state.mode === 'stack') body = <StackView lines={lines} top={state.stackTop} height={bodyHeight} width={p.width} color={p.color} />;
   else {
     const empty = p.view === undefined ? '' : state.filter !== '' || state.draft !== '' ? 'no goroutine matches the filter' : 'no goroutines';
     body = <GoroutineTable items={items} cursor={cursor} top={top} height={pageSize} width={p.width} showChannel={showChannel} sort={state.sort} color={p.color} empty={empty}

@@ -8,9 +8,10 @@ export const KEYS: readonly (readonly [string, string])[] = [
   ['< >  F6', 'sort by the previous / next column'],
   ['I', 'invert the sort'],
   ['/', 'filter: regex over function (any frame), state and creator; Enter keeps it'],
-  ['Esc', 'clear the filter; close the stack view or help'],
+  ['Esc', 'clear the filter; close the stack, channel, leak view or help'],
   ['g', 'group: none → creation site → top frame → whole stack'],
   ['Enter', 'expand a group; open a goroutine\'s full stack'],
+  ['c  l', 'channels goroutines wait on / leak suspects; Enter: who waits / why'],
   ['d', 'dump every goroutine\'s stack to a file (mode 0600)'],
   ['s', 'show or hide the runtime\'s own goroutines'],
   ['space', 'pause or resume the refresh'],
@@ -27,6 +28,9 @@ const NOTES = [
 
 export function Help({ width, height }: { width: number; height: number }) {
   const keyW = Math.min(26, Math.max(10, Math.floor(width / 3)));
+  // The notes give way to the keys on a short screen.
+  const room = height - KEYS.length - 3;
+  const notes = room > 0 ? NOTES.slice(0, room) : [];
   return (
     <Box flexDirection="column" height={height} overflow="hidden">
       <Text bold>{fit('keys  (Esc or ? to close)', width)}</Text>
@@ -36,8 +40,8 @@ export function Help({ width, height }: { width: number; height: number }) {
           <Text bold>{cell(k, keyW)}</Text> {fit(what, Math.max(0, width - keyW - 1))}
         </Text>
       ))}
-      <Text> </Text>
-      {NOTES.map((n) => <Text key={n} dimColor wrap="truncate-end">{fit(n, width)}</Text>)}
+      {notes.length > 0 ? <Text> </Text> : null}
+      {notes.map((n) => <Text key={n} dimColor wrap="truncate-end">{fit(n, width)}</Text>)}
     </Box>
   );
 }

@@ -64,6 +64,8 @@ const LETTERS: Record<string, Command> = {
   g: { type: 'group' },
   d: { type: 'dump' },
   s: { type: 'system' },
+  c: { type: 'channels' },
+  l: { type: 'leaks' },
   ' ': { type: 'pause' },
   '?': { type: 'help' },
   h: { type: 'help' },

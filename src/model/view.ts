@@ -5,7 +5,7 @@
 // two renders, so the cursor is always resolved from the state itself.
 import { GROUPINGS, type Grouping, type Item, SORT_COLUMNS, type SortColumn, type SortSpec, compileFilter, itemKey } from './derive.ts';
 
-export type Mode = 'table' | 'filter' | 'stack' | 'help';
+export type Mode = 'table' | 'filter' | 'stack' | 'help' | 'channels' | 'leaks';
 
 export interface ViewState {
   readonly mode: Mode;
@@ -27,6 +27,9 @@ export interface ViewState {
   /** The goroutine whose stack is open, and the stack view's scroll. */
   readonly stackGoid: number | null;
   readonly stackTop: number;
+  /** The channel (c) and leak-suspect (l) views: cursor, and the key of the entry opened with Enter. */
+  readonly listCursor: number;
+  readonly listOpen: string | null;
   readonly message: string | null;
 }
 
@@ -47,6 +50,8 @@ export type Action =
   | { type: 'system' }
   | { type: 'pause' }
   | { type: 'help' }
+  | { type: 'channels' }
+  | { type: 'leaks' }
   | { type: 'message'; text: string | null };
 
 export interface ViewContext {
@@ -58,6 +63,8 @@ export interface ViewContext {
   /** Lines of the open stack view, and how many fit. */
   readonly stackLines: number;
   readonly stackPage: number;
+  /** Keys of the entries of the open channel or leak-suspect view, in order. */
+  readonly listKeys?: readonly string[];
 }
 
 export const initialView: ViewState = {
@@ -74,6 +81,8 @@ export const initialView: ViewState = {
   top: 0,
   stackGoid: null,
   stackTop: 0,
+  listCursor: 0,
+  listOpen: null,
   message: null,
 };
 
@@ -149,6 +158,30 @@ function stackAction(state: ViewState, a: Action, ctx: ViewContext): ViewState {
   }
 }
 
+function listAction(state: ViewState, a: Action, ctx: ViewContext): ViewState {
+  const keys = ctx.listKeys ?? [];
+  const to = (i: number): ViewState => ({ ...state, listCursor: clamp(i, 0, Math.max(0, keys.length - 1)) });
+  const at = clamp(state.listCursor, 0, Math.max(0, keys.length - 1));
+  switch (a.type) {
+    case 'move': return to(at + a.by);
+    case 'page': return to(at + a.by * Math.max(1, ctx.pageSize - 1));
+    case 'home': return to(0);
+    case 'end': return to(keys.length - 1);
+    case 'enter': {
+      const key = keys[at];
+      if (key === undefined) return state;
+      return { ...state, listCursor: at, listOpen: state.listOpen === key ? null : key };
+    }
+    default: return state;
+  }
+}
+
+/** c and l open their view, or close it when it is the one open. */
+function toggleList(state: ViewState, mode: 'channels' | 'leaks'): ViewState {
+  if (state.mode === mode) return { ...state, mode: 'table' };
+  return { ...state, mode, listCursor: 0, listOpen: null };
+}
+
 function filterAction(state: ViewState, a: Action): ViewState {
   switch (a.type) {
     case 'filterType': return { ...state, draft: state.draft + a.text };
@@ -182,11 +215,14 @@ export function reduce(state: ViewState, a: Action, ctx: ViewContext): ViewState
     case 'system': return { ...state, showSystem: !state.showSystem };
     case 'pause': return { ...state, paused: !state.paused };
     case 'help': return { ...state, mode: state.mode === 'help' ? 'table' : 'help' };
+    case 'channels':
+    case 'leaks': return toggleList(state, a.type);
     case 'back': return back(state);
     case 'message': return { ...state, message: a.text };
     default:
       if (state.mode === 'stack') return stackAction(state, a, ctx);
       if (state.mode === 'table') return tableAction(state, a, ctx);
+      if (state.mode === 'channels' || state.mode === 'leaks') return listAction(state, a, ctx);
       return a.type === 'enter' ? back(state) : state;
   }
 }
