@@ -11,7 +11,7 @@ import test from 'ava';
 import { SnapshotSource } from '../../src/cli/snapshot-source.ts';
 import { GtopError } from '../../src/errors.ts';
 import { buildFixture } from '../helpers/build.ts';
-import { GTOP_BIN } from '../helpers/gtop.ts';
+import { GTOP_BIN, runGtop } from '../helpers/gtop.ts';
 import { type OracleGoroutine, parseDump } from '../helpers/oracle.ts';
 import { PARKING_KINDS, firstMainFrame } from '../helpers/parking.ts';
 import { startFixture } from '../helpers/process.ts';
@@ -246,6 +246,43 @@ test.serial('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async 
   const pane = Number((await tmux.display('#{pane_pid}')).trim());
   t.deepEqual([pane, ...descendants(pane)].map(comm), ['sleep'], 'only the pane\'s sleep is left');
   t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
+});
+
+test.serial('gtop -p PID in a terminal: c lists the channels goroutines wait on, Enter their goroutines; l the leak suspects', async (t) => {
+  const bin = await buildFixture('parking', toolchainByMinor(26), { stripped: true, pie: true });
+  const fx = await startFixture(bin, [], { t });
+  // The same channels as --once --json reads them, for reference.
+  const res = await runGtop(['-p', String(fx.pid), '--once', '--json', '--probes', 'off']);
+  t.is(res.code, 0, res.stderr);
+  const channels = (JSON.parse(res.stdout) as { channels: { address: string; cap: number; senders: unknown[]; receivers: { goroutine: number }[] }[] }).channels;
+  const send = channels.find((c) => c.senders.length === 3 && c.cap === 0);
+  t.truthy(send, 'main.chanSend\'s 3 senders on an unbuffered channel');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gtop-tui-'));
+  const tmux = new Tmux();
+  t.teardown(async () => {
+    await tmux.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await tmux.start(dir, `env GTOP_FROM_SOURCE=1 NO_COLOR=1 ${process.execPath} ${GTOP_BIN} -p ${fx.pid} --probes off; echo GTOP_EXIT=$?; sleep 600`);
+  await tmux.waitFor(/^\s+ID STATE\s+BLOCKED↓.*\n\s+\d+ /m, 'the table', 120_000);
+
+  await tmux.keys('c');
+  let screen = await tmux.waitFor(/^CHANNEL\s+ELEMENT\s+LEN\/CAP\s+CLOSED\s+SEND\s+RECV\s+LONGEST BLOCKED/m, 'the channel view');
+  t.regex(screen, new RegExp(`^${send!.address}\\s+\\S+\\s+0/0\\s+3\\s+0\\s+~\\d+s`, 'm'), 'the senders\' channel with its 3 senders');
+  const recv = channels.find((c) => c.receivers.length > 0)!;
+  t.regex(screen, new RegExp(`^${recv.address}\\s+\\S+\\s+\\d+/\\d+\\s+(?:closed\\s+)?\\d+\\s+${recv.receivers.length}\\s`, 'm'), 'a channel with its receivers');
+  // Enter on the first channel (most waiters) lists its goroutines.
+  await tmux.keys('Enter');
+  screen = await tmux.waitFor(/^\s+(?:send|recv)(?: \(select\))?\s+goroutine \d+\s+chan /m, 'the waiting goroutines');
+  t.regex(screen, new RegExp(`goroutine ${(channels[0]!.senders[0] as { goroutine: number } | undefined)?.goroutine ?? channels[0]!.receivers[0]!.goroutine}\\s`));
+
+  await tmux.keys('l');
+  screen = await tmux.waitFor(/^LEAK SUSPECTS/m, 'the leak-suspect view');
+  t.regex(screen, /^(?:no leak suspects|\S+: \d+ blocked on )/m);
+  await tmux.keys('Escape');
+  await tmux.waitFor(/^\s+ID STATE/m, 'the table again');
+  await tmux.keys('q');
+  await tmux.waitFor(/^GTOP_EXIT=0$/m, 'gtop to exit');
 });
 
 test.serial('the snapshot worker: errors come back as the GtopError they were; close releases the target', async (t) => {
