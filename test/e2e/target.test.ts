@@ -3,8 +3,7 @@
 // program's runtime.allglen (symtab and stripped/disassembly), a process that
 // exits mid-session, unmapped and partly mapped reads. Needs root.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { ElfFile } from '../../src/binary/elf.ts';
@@ -12,46 +11,17 @@ import { findRuntimeGlobals } from '../../src/binary/globals.ts';
 import { GtopError, MemoryReadError } from '../../src/errors.ts';
 import { ProcessGoneError, TargetMemory } from '../../src/target/memory.ts';
 import { type TargetProcess, openTarget, parseMaps, parseStat, readStat } from '../../src/target/process.ts';
+import { type TinyVariant, buildTiny } from '../helpers/tiny.ts';
 
-const SOURCE = `package main
-
-import (
-	"bufio"
-	"fmt"
-	"os"
-)
-
-func main() {
-	ch := make(chan int)
-	for i := 0; i < 4; i++ {
-		go func() { <-ch }()
-	}
-	fmt.Println("READY")
-	bufio.NewReader(os.Stdin).ReadString('\\n')
-}
-`;
-// Same source and directory as test/unit/globals.test.ts, so the builds are shared.
-const ROOT = join(import.meta.dirname, '../../.cache/globals', createHash('sha256').update(SOURCE).digest('hex').slice(0, 12));
 const AT_ENTRY = 9;
 
 test.before(() => {
   if (process.getuid?.() !== 0) throw new Error('test/e2e/target.test.ts must run as root (it reads other processes through /proc/PID/mem)');
 });
 
-/** Go 1.26 build of SOURCE; `twin` keeps .symtab with the exact layout of the `-s -w` build. */
-function build(mode: 'exe' | 'pie', variant: 'plain' | 'twin' | 'stripped'): string {
-  const out = join(ROOT, `go1.26-${mode}-${variant}`);
-  if (existsSync(out)) return out;
-  const src = join(ROOT, 'src');
-  mkdirSync(src, { recursive: true });
-  writeFileSync(join(src, 'go.mod'), 'module gtopglobals\n\ngo 1.19\n');
-  writeFileSync(join(src, 'main.go'), SOURCE);
-  const ldflags = { plain: [], twin: ['-ldflags=-w -w'], stripped: ['-ldflags=-s -w'] }[variant];
-  execFileSync('go', ['build', `-buildmode=${mode}`, ...ldflags, '-o', out + '.tmp', '.'], {
-    cwd: src, env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  execFileSync('mv', [out + '.tmp', out]);
-  return out;
+/** Go 1.26 build of the tiny program; `twin` keeps .symtab with the exact layout of the `-s -w` build. */
+function build(mode: 'exe' | 'pie', variant: TinyVariant): string {
+  return buildTiny(26, mode, variant);
 }
 
 function kill(t: ExecutionContext, child: ChildProcess): void {
@@ -292,7 +262,7 @@ test('unmapped, partly mapped and chunk-spanning reads', async (t) => {
 });
 
 test('a deleted executable is still read through /proc/PID/exe', async (t) => {
-  const copy = join(ROOT, `deleted-${process.pid}`);
+  const copy = `${build('pie', 'plain')}.deleted-${process.pid}`;
   copyFileSync(build('pie', 'plain'), copy);
   const child = await start(t, copy, [], 'READY');
   unlinkSync(copy);

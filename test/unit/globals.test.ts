@@ -3,63 +3,21 @@
 // against a plain build (the -ldflags string is recorded in the build info),
 // so the reference for the stripped build is a "twin" built with
 // -ldflags="-w -w": same length of build info, same layout, symtab kept.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { decodeFunction, formatInstrs } from '../../src/binary/disasm.ts';
 import { ElfFile } from '../../src/binary/elf.ts';
 import { findRuntimeGlobals, readStringArray } from '../../src/binary/globals.ts';
 import { Pclntab } from '../../src/binary/pclntab.ts';
 import { BinaryFormatError, GtopError } from '../../src/errors.ts';
+import { type TinyVariant, buildTiny } from '../helpers/tiny.ts';
+import { TOOLCHAINS as TOOLCHAIN_MATRIX } from '../helpers/toolchains.ts';
 
-const TOOLCHAINS = ['1.19', '1.20', '1.21', '1.22', '1.23', '1.24', '1.25', '1.26'] as const;
-const GO_CMD: Record<string, { go: string; env: Record<string, string> }> = {
-  '1.19': { go: '/usr/lib/go-1.19/bin/go', env: { GOTOOLCHAIN: 'local' } },
-  '1.20': { go: 'go', env: { GOTOOLCHAIN: 'go1.20.14' } },
-  '1.21': { go: 'go', env: { GOTOOLCHAIN: 'go1.21.13' } },
-  '1.22': { go: 'go', env: { GOTOOLCHAIN: 'go1.22.12' } },
-  '1.23': { go: 'go', env: { GOTOOLCHAIN: 'go1.23.12' } },
-  '1.24': { go: 'go', env: { GOTOOLCHAIN: 'go1.24.13' } },
-  '1.25': { go: 'go', env: { GOTOOLCHAIN: 'go1.25.14' } },
-  '1.26': { go: 'go', env: { GOTOOLCHAIN: 'local' } },
-};
-const VARIANTS = { plain: '', twin: '-w -w', stripped: '-s -w' } as const;
-type Variant = keyof typeof VARIANTS;
+const TOOLCHAINS = TOOLCHAIN_MATRIX.map((tc) => `1.${tc.minor}`);
 
-const SOURCE = `package main
-
-import (
-	"bufio"
-	"fmt"
-	"os"
-)
-
-func main() {
-	ch := make(chan int)
-	for i := 0; i < 4; i++ {
-		go func() { <-ch }()
-	}
-	fmt.Println("READY")
-	bufio.NewReader(os.Stdin).ReadString('\\n')
-}
-`;
-const ROOT = join(import.meta.dirname, '../../.cache/globals', createHash('sha256').update(SOURCE).digest('hex').slice(0, 12));
-
-function build(minor: string, mode: 'exe' | 'pie', variant: Variant): string {
-  const out = join(ROOT, `go${minor}-${mode}-${variant}`);
-  if (existsSync(out)) return out;
-  const src = join(ROOT, 'src');
-  mkdirSync(src, { recursive: true });
-  writeFileSync(join(src, 'go.mod'), 'module gtopglobals\n\ngo 1.19\n');
-  writeFileSync(join(src, 'main.go'), SOURCE);
-  const { go, env } = GO_CMD[minor]!;
-  const args = ['build', `-buildmode=${mode}`, '-o', out + '.tmp'];
-  if (VARIANTS[variant]) args.push(`-ldflags=${VARIANTS[variant]}`);
-  execFileSync(go, [...args, '.'], { cwd: src, env: { ...process.env, ...env, CGO_ENABLED: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  execFileSync('mv', [out + '.tmp', out]);
-  return out;
+/** The tiny program of test/helpers/tiny.ts built with Go `minor` ("1.NN"). */
+function build(minor: string, mode: 'exe' | 'pie', variant: TinyVariant): string {
+  return buildTiny(Number(minor.slice(2)), mode, variant);
 }
 
 const load = (path: string) => ElfFile.parse(readFileSync(path));
