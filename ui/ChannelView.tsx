@@ -11,6 +11,8 @@ export const CHANNEL_TITLE = `${cell('CHANNEL', 14)} ${cell('ELEMENT', 20)} ${ce
 
 export const channelKey = (c: ChannelJSON): string => c.address;
 
+const MAX_WAITERS = 1000;
+
 type Waiter = { goroutine: number; select: boolean; op: 'send' | 'recv' };
 
 function waiters(c: ChannelJSON): Waiter[] {
@@ -41,7 +43,10 @@ export function channelLines(channels: readonly ChannelJSON[], rows: ReadonlyMap
     const text = `${cell(c.address, 14)} ${cell(c.elemType ?? '?', 20)} ${cell(`${c.len}/${c.cap}`, 9, true)} ${cell(c.closed ? 'closed' : '', 6)} ${cell(String(c.senders.length), 5, true)} ${cell(String(c.receivers.length), 5, true)}  ${longest(c, rows)}`;
     out.push({ text, kind: 'entry', entry: i });
     if (channelKey(c) !== open) return;
-    for (const w of waiters(c)) out.push({ text: waiterLine(w, rows), kind: 'detail', entry: i });
+    const ws = waiters(c);
+    // Lines are built per render: a channel with 100k waiters lists the first thousand.
+    for (const w of ws.slice(0, MAX_WAITERS)) out.push({ text: waiterLine(w, rows), kind: 'detail', entry: i });
+    if (ws.length > MAX_WAITERS) out.push({ text: `    … and ${(ws.length - MAX_WAITERS).toLocaleString('en-US')} more`, kind: 'detail', entry: i });
     if (c.truncated) out.push({ text: '    (more waiters than gtop reads)', kind: 'detail', entry: i });
   });
   return out;

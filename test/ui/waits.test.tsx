@@ -3,6 +3,7 @@ import { cleanup, render } from 'ink-testing-library';
 import type { ChannelJSON, LeakSuspectJSON } from '../../src/analysis/json.ts';
 import type { ModelView } from '../../src/model/live.ts';
 import { App, type AppProps } from '../../ui/App.tsx';
+import { channelLines } from '../../ui/ChannelView.tsx';
 import { KEY, press, serviceView } from './render.ts';
 
 // The channel (c) and leak-suspect (l) views over the small service of goroutines.ts.
@@ -87,4 +88,12 @@ test.serial('help lists c and l', async (t) => {
   await press(r, '?');
   t.true(r.lines().some((l) => /^c {2}l\s+channels goroutines wait on \/ leak suspects/.test(l)), r.lastFrame());
   t.true(r.lines().some((l) => /^Esc\s+.*close the stack, channel, leak view or help/.test(l)), r.lastFrame());
+});
+
+test.serial('an open channel with many waiters lists the first thousand, then how many more', (t) => {
+  const big: ChannelJSON = { ...CHANNELS[0]!, senders: ids(1000, 1500) };
+  const lines = channelLines([big], new Map(), big.address);
+  t.is(lines.length, 1 + 1000 + 1);
+  t.regex(lines[1]!.text, /^\s+send\s+goroutine 1000\s+\(not in this snapshot\)/);
+  t.is(lines.at(-1)!.text.trim(), '… and 500 more');
 });
