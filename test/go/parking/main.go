@@ -55,7 +55,26 @@ func main() {
 	if *churn > 0 {
 		go churnLoop(*churn)
 	}
-	fixture.Announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
+	go announceWhenParked(fmt.Sprintf("READY http://%s\n", ln.Addr()))
+	select {}
+}
+
+// announceWhenParked prints READY once main itself shows as parked in
+// select {} in the runtime's own dump, so that a test's first dump cannot
+// catch main runnable on its way there (seen under load). Then it parks too.
+func announceWhenParked(line string) {
+	deadline := time.Now().Add(60 * time.Second)
+	buf := make([]byte, 1<<20)
+	for !bytes.Contains(buf[:runtime.Stack(buf, true)], []byte("goroutine 1 [select (no cases)")) {
+		if time.Now().After(deadline) {
+			fatal(fmt.Errorf("main did not park"))
+		}
+		if n := runtime.Stack(buf, true); n == len(buf) {
+			buf = make([]byte, 2*len(buf))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fixture.Announce(line)
 	select {}
 }
 
