@@ -48,8 +48,11 @@ function filterKey(input: string, key: KeyPress): Command | null {
   if (key.escape) return { type: 'back' };
   if (key.backspace || key.delete) return { type: 'filterBackspace' };
   if (key.ctrl || key.meta || key.tab || input === '') return null;
-  // Pasted text arrives in one piece; keep printable characters only.
-  const text = input.replace(/[\x00-\x1f\x7f]/g, '');
+  // Pasted text, or keys typed faster than they are read, arrive in one
+  // piece: a return inside it commits what came before it.
+  const end = input.search(/[\r\n]/);
+  const text = (end < 0 ? input : input.slice(0, end)).replace(/[\x00-\x1f\x7f]/g, '');
+  if (end >= 0) return { type: 'filterType', text, commit: true };
   return text === '' ? null : { type: 'filterType', text };
 }
 

@@ -41,7 +41,7 @@ export type Action =
   | { type: 'sort'; step: 1 | -1 }
   | { type: 'invert' }
   | { type: 'filterOpen' }
-  | { type: 'filterType'; text: string }
+  | { type: 'filterType'; text: string; commit?: boolean }
   | { type: 'filterBackspace' }
   | { type: 'filterCommit' }
   | { type: 'group' }
@@ -184,7 +184,10 @@ function toggleList(state: ViewState, mode: 'channels' | 'leaks'): ViewState {
 
 function filterAction(state: ViewState, a: Action): ViewState {
   switch (a.type) {
-    case 'filterType': return { ...state, draft: state.draft + a.text };
+    case 'filterType': {
+      const typed = { ...state, draft: state.draft + a.text };
+      return a.commit ? filterAction(typed, { type: 'filterCommit' }) : typed;
+    }
     case 'filterBackspace': return { ...state, draft: state.draft.slice(0, -1) };
     case 'filterCommit':
       if (compileFilter(state.draft).error !== null) return state;

@@ -116,3 +116,11 @@ test('keymap: htop/k9s keys per mode', (t) => {
   t.is(keyToCommand('table', 'g', key({ meta: true })), null, 'Alt-g is not g');
   t.deepEqual(keyToCommand('filter', 'a\x1bb', NO_KEY), { type: 'filterType', text: 'ab' }, 'control characters are not typed');
 });
+
+test('typed text and return read in one piece type the text, then commit the filter', (t) => {
+  const cmd = keyToCommand('filter', '^main\\.chanRecv$\r', NO_KEY);
+  t.deepEqual(cmd, { type: 'filterType', text: '^main\\.chanRecv$', commit: true });
+  const after = run([{ type: 'filterOpen' }, cmd as Action]);
+  t.is(after.mode, 'table');
+  t.is(after.filter, '^main\\.chanRecv$');
+});
