@@ -3,7 +3,7 @@
 // opened read-only: gtop never writes to the target.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { GtopError, MemoryReadError } from '../errors.ts';
-import { readStat } from './process.ts';
+import { PF_EXITING, readStat } from './process.ts';
 
 /** The target exited (or its PID now belongs to another process): nothing more can be read. */
 export class ProcessGoneError extends MemoryReadError {
@@ -227,7 +227,8 @@ export class TargetMemory {
 
   private alive(): boolean {
     const st = readStat(this.pid);
-    return !!st && st.startTime === this.startTime && st.state !== 'Z' && st.state !== 'X';
+    // An exiting process (SIGKILL in progress) loses its memory before it becomes a zombie.
+    return !!st && st.startTime === this.startTime && st.state !== 'Z' && st.state !== 'X' && (st.flags & PF_EXITING) === 0;
   }
 }
 

@@ -34,6 +34,8 @@ export interface TargetProcess {
 export interface ProcStat { comm: string; state: string; ppid: number; flags: number; startTime: number }
 
 const PF_KTHREAD = 0x00200000;
+// Set as soon as a task starts exiting; its memory can be gone before it is a zombie.
+export const PF_EXITING = 0x00000004;
 const PID_MAX_LIMIT = 1 << 22; // kernel's hard upper bound for pid_max on 64-bit
 const PAGE = 4096;
 const AT_ENTRY = 9;
@@ -203,7 +205,7 @@ class Target implements TargetProcess {
 
   isAlive(): boolean {
     const now = readStat(this.pid);
-    return !!now && now.startTime === this.startTime && now.state !== 'Z' && now.state !== 'X';
+    return !!now && now.startTime === this.startTime && now.state !== 'Z' && now.state !== 'X' && (now.flags & PF_EXITING) === 0;
   }
 
   private goneOr(err: unknown): Error {
