@@ -167,7 +167,11 @@ test.serial('gtop -p PID in a terminal: sort, filter, stack, dump, quit', async 
   t.true(top.blockedSec! >= 3, JSON.stringify(top));
   for (const r of rows.slice(1)) t.true(r.blockedSec === null || r.blockedSec <= top.blockedSec!, `${JSON.stringify(r)} is below ${JSON.stringify(top)}`);
   for (let i = 1; i < rows.length; i++) t.true((rows[i]!.blockedSec ?? -1) <= (rows[i - 1]!.blockedSec ?? -1), `sorted at row ${i}`);
-  t.is(oracle.get(top.id)?.status, top.state, 'the top goroutine is parked as the runtime says');
+  // The dump is taken after the screen: a goroutine woken in between shows
+  // runnable/running there (seen once under load); otherwise states agree.
+  const topNow = oracle.get(top.id)?.status;
+  if (topNow === 'runnable' || topNow === 'running') t.log(`goroutine ${top.id} woke between the screen and the dump`);
+  else t.is(topNow, top.state, 'the top goroutine is parked as the runtime says');
   t.not(firstMainFrame(oracle.get(top.id)!), 'main.churnOne');
   t.true(rows.every((r) => !r.location.startsWith('main.churnOne') || r.blockedSec! < top.blockedSec!));
 
