@@ -94,7 +94,7 @@ async function inProcess(pid: number): Promise<string[]> {
   // With the probes gtop attaches by default (--probes light), when it can.
   const { source } = await SnapshotSource.open({ pid, probes: 'light', budgetPct: 1 });
   const probeError = await source.probes;
-  const feed = probeError === null ? new ProbeFeedFromData({ mode: '', nowNs: 0, parks: [], counters: { created: 0, exited: 0, drops: 0 }, overhead: null }) : undefined;
+  const feed = probeError === null ? new ProbeFeedFromData({ mode: '', nowNs: 0, parks: [], counters: { created: 0, exited: 0, drops: 0 }, overhead: null, channels: [] }) : undefined;
   const model = new LiveModel(feed);
   const term = new FakeTerminal();
   const keys = new FakeKeyboard();

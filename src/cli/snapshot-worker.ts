@@ -92,7 +92,7 @@ function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
     const p = w.park(g.id);
     if (p !== undefined) parks.push([g.id, p]);
   }
-  return { mode: w.mode, nowNs: w.nowNs(), parks, counters: w.counters(), overhead: w.overhead() };
+  return { mode: w.mode, nowNs: w.nowNs(), parks, counters: w.counters(), overhead: w.overhead(), channels: [] };
 }
 
 function snapshot(): WorkerReply {

@@ -9,7 +9,7 @@ import type { BpfEvent, EventKind } from '../bpf/events.ts';
 import { ProbeSession, type ProbeName, type SiteInfo } from '../bpf/session.ts';
 import { attachTarget } from '../bpf/target.ts';
 import { GtopError } from '../errors.ts';
-import type { ParkRecord, ProbeCounters, ProbeFeed } from '../model/probe.ts';
+import type { ChannelActivity, ParkRecord, ProbeCounters, ProbeFeed } from '../model/probe.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
 import type { Session } from '../session.ts';
 import { siteCostNs } from './costs.ts';
@@ -244,6 +244,10 @@ export class LiveWatcher implements ProbeFeed {
 
   overhead(): number | null {
     return this.gov ? this.gov.currentPct() / 100 : null;
+  }
+
+  channel(_addr: number): ChannelActivity | undefined {
+    return undefined; // TODO(probe-side channel activity): read the chan_stats map
   }
 
   private stopTimers(): void {

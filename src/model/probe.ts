@@ -16,6 +16,37 @@ export interface ParkRecord {
   parkStack?: readonly Frame[];
 }
 
+/** A goroutine and when (ProbeFeed.nowNs() clock) it did something to a channel. */
+export interface ChannelTouch {
+  goid: number;
+  atNs: number;
+}
+
+/**
+ * What the probes saw happen to one channel since they were attached (or
+ * since it was made, when makechan saw that). Counts are of what the probes
+ * saw: `wakes` come from runtime.ready for goroutines parked on the channel
+ * (every operation that hands off to a waiter, and close), `sends`/`recvs`
+ * from probes on chansend/chanrecv when attached (0 and `opsExact` false
+ * otherwise).
+ */
+export interface ChannelActivity {
+  /** Where it was made: the makechan call site, symbolized; absent when made before the probe saw it. */
+  made?: { atNs: number; goid: number; pc: number; function: string; file: string; line: number };
+  sends: number;
+  recvs: number;
+  /** True when chansend/chanrecv were probed without a break since it was made or since attach. */
+  opsExact: boolean;
+  lastSend?: ChannelTouch;
+  lastRecv?: ChannelTouch;
+  /** Goroutines parked on it (gopark with its lock) and woken from it (runtime.ready). */
+  parks: number;
+  wakes: number;
+  /** The last hand-off to a waiter: `waker` woke `woken`. */
+  lastWake?: { atNs: number; waker: number; woken: number };
+  closed?: ChannelTouch;
+}
+
 /** Running totals since the probes were attached; the model turns deltas into rates. */
 export interface ProbeCounters {
   created: number;
@@ -36,6 +67,8 @@ export interface ProbeFeed {
   counters(): ProbeCounters;
   /** Measured cost to the target as a fraction of its CPU time (0.004 = 0.4 %), null until known. */
   overhead(): number | null;
+  /** What the probes saw of the channel at `addr` (its *hchan), undefined when nothing. */
+  channel(addr: number): ChannelActivity | undefined;
 }
 
 /** One refresh's worth of probe answers, as plain data (it crosses from the snapshot worker). */
@@ -46,12 +79,15 @@ export interface ProbeFeedData {
   parks: readonly (readonly [goid: number, park: ParkRecord])[];
   counters: ProbeCounters;
   overhead: number | null;
+  /** *hchan → activity, for the channels of the wait analysis sent with the same snapshot. */
+  channels: readonly (readonly [addr: number, activity: ChannelActivity])[];
 }
 
 /** A ProbeFeed answering from the data sent with each snapshot. */
 export class ProbeFeedFromData implements ProbeFeed {
   private data: ProbeFeedData;
   private parks = new Map<number, ParkRecord>();
+  private chans = new Map<number, ChannelActivity>();
 
   constructor(first: ProbeFeedData) {
     this.data = first;
@@ -62,6 +98,7 @@ export class ProbeFeedFromData implements ProbeFeed {
   set(data: ProbeFeedData): void {
     this.data = data;
     this.parks = new Map(data.parks);
+    this.chans = new Map(data.channels);
   }
 
   get mode(): string {
@@ -79,5 +116,8 @@ export class ProbeFeedFromData implements ProbeFeed {
   }
   overhead(): number | null {
     return this.data.overhead;
+  }
+  channel(addr: number): ChannelActivity | undefined {
+    return this.chans.get(addr);
   }
 }

@@ -95,6 +95,9 @@ class FakeFeed implements ProbeFeed {
   overhead(): number | null {
     return 0.003;
   }
+  channel(): undefined {
+    return undefined;
+  }
 }
 
 test('a probe feed gives exact blocked times, channels, park stacks and counter rates', (t) => {
@@ -136,7 +139,7 @@ test('a failed refresh keeps the last rows and says why', (t) => {
 test('probes attached later: the feed answers from the next ingest, rates restart', (t) => {
   const m = new LiveModel();
   m.ingest(snapshot([g({ id: 10 })]), proc, T0);
-  const data = { mode: 'uprobes light: park ready exit', nowNs: 9e9, parks: [[10, { parkedAtNs: 8e9, reason: 'chan receive', channel: 0xc0001 }]] as const, counters: { created: 3, exited: 1, drops: 0 }, overhead: 0.001 };
+  const data = { mode: 'uprobes light: park ready exit', nowNs: 9e9, parks: [[10, { parkedAtNs: 8e9, reason: 'chan receive', channel: 0xc0001 }]] as const, counters: { created: 3, exited: 1, drops: 0 }, overhead: 0.001, channels: [] };
   const feed = new ProbeFeedFromData(data);
   m.setFeed(feed);
   const v1 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 1000);
