@@ -51,7 +51,7 @@ func main() {
 	if *spin {
 		spinAll()
 	}
-	waitSettled(int64(want))
+	fixture.WaitSettled(arrived.Load, int64(want), "main.spin")
 	if *churn > 0 {
 		go churnLoop(*churn)
 	}
@@ -203,49 +203,6 @@ func spinAll() {
 	go spinGosched()
 	go spinGosched()
 	go spinTight()
-}
-
-// waitSettled returns once every parker has arrived and the runtime's own
-// dump shows no goroutine other than us and the spinners runnable or
-// running: from then on nothing changes.
-func waitSettled(want int64) {
-	deadline := time.Now().Add(60 * time.Second)
-	buf := make([]byte, 1<<20)
-	for time.Now().Before(deadline) {
-		if arrived.Load() >= want {
-			n := runtime.Stack(buf, true)
-			if n == len(buf) {
-				buf = make([]byte, 2*len(buf))
-				continue
-			}
-			if settled(buf[:n]) {
-				return
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	fatal(fmt.Errorf("goroutines did not settle: %d of %d arrived", arrived.Load(), want))
-}
-
-func settled(dump []byte) bool {
-	blocks := bytes.Split(dump, []byte("\n\n"))
-	for _, b := range blocks[1:] { // blocks[0] is this goroutine
-		if bytes.Contains(b, []byte("main.spin")) {
-			continue
-		}
-		start := bytes.IndexByte(b, '[')
-		if start < 0 {
-			return false
-		}
-		// Prefixes, because " (scan)", ", N minutes" or " labels:{…}" may follow.
-		status := b[start+1:]
-		for _, active := range []string{"runnable", "running", "syscall"} {
-			if bytes.HasPrefix(status, []byte(active)) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func churnLoop(perSecond int) {

@@ -12,14 +12,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"gtoptest/internal/fixture"
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +62,7 @@ func main() {
 	go http.Serve(ln, nil)
 
 	want := startPipeline() + startLocks() + startSelect() + startChanDeadlock() + startMutexDeadlock() + startRescuedPair()
-	waitSettled(int64(want))
+	fixture.WaitSettled(arrived.Load, int64(want))
 	fixture.Announce(fmt.Sprintf("READY http://%s\n", ln.Addr()))
 	select {}
 }
@@ -287,36 +285,4 @@ func rescuer(a chan int) {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "waits:", err)
 	os.Exit(1)
-}
-
-// waitSettled returns once every parker has arrived and no goroutine but
-// this one is runnable, running or in a syscall.
-func waitSettled(want int64) {
-	deadline := time.Now().Add(60 * time.Second)
-	buf := make([]byte, 1<<20)
-	for time.Now().Before(deadline) {
-		if arrived.Load() >= want {
-			n := runtime.Stack(buf, true)
-			if settled(buf[:n]) {
-				return
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	fatal(fmt.Errorf("goroutines did not settle: %d of %d arrived", arrived.Load(), want))
-}
-
-func settled(dump []byte) bool {
-	for _, b := range bytes.Split(dump, []byte("\n\n"))[1:] {
-		start := bytes.IndexByte(b, '[')
-		if start < 0 {
-			return false
-		}
-		for _, active := range []string{"runnable", "running", "syscall"} {
-			if bytes.HasPrefix(b[start+1:], []byte(active)) {
-				return false
-			}
-		}
-	}
-	return true
 }
