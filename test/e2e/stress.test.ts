@@ -2,8 +2,8 @@
 // goroutine churn, channels and GC pressure (test/go/stress) while gtop
 // streams --events --probes full. The target must never crash and every
 // result it checks must be right; after `kill -9` of gtop no probe is left.
-// GTOP_STRESS_SECONDS per Go version (default 15, so the suite stays
-// < 15 min on 2 cores; 60 is the full run the issue asks for).
+// GTOP_STRESS_SECONDS per Go version (default 60, the issue's minute). The
+// versions run concurrently, so the suite pays that minute once.
 // Needs root (CAP_BPF + CAP_PERFMON): without it these tests fail, loudly.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { buildFixture } from '../helpers/build.ts';
 import { spawnGtop } from '../helpers/gtop.ts';
 import { TOOLCHAINS } from '../helpers/toolchains.ts';
 
-const SECONDS = Number(process.env['GTOP_STRESS_SECONDS'] ?? 15);
+const SECONDS = Number(process.env['GTOP_STRESS_SECONDS'] ?? 60);
 const PROBED = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.newproc1', 'runtime.makechan'];
 
 function requireBpf(): void {
@@ -46,7 +46,7 @@ function patched(pid: number): string[] {
 }
 
 for (const tc of TOOLCHAINS.filter((x) => [19, 22, 23, 26].includes(x.minor))) {
-  test.serial(`go1.${tc.minor}: ${SECONDS}s of recursion, churn and GC under all probes; kill -9 of gtop leaves nothing`, async (t) => {
+  test(`go1.${tc.minor}: ${SECONDS}s of recursion, churn and GC under all probes; kill -9 of gtop leaves nothing`, async (t) => {
     requireBpf();
     t.timeout((SECONDS + 120) * 1000);
     const bin = await buildFixture('stress', tc, { stripped: tc.minor === 23, pie: tc.minor === 23 });
