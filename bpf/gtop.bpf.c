@@ -32,6 +32,14 @@ struct {
 	__type(value, struct gtop_gstate);
 } gstates SEC(".maps");
 
+/* Per channel, keyed by *hchan; LRU so channels long gone age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 15);
+	__type(key, __u64);
+	__type(value, struct gtop_chan_stats);
+} chan_stats SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 1 << 14);
@@ -131,6 +139,27 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
+/* The channel a park with this reason and lock waits on, 0 if not a channel wait. */
+static __always_inline __u64 parked_chan(__u8 reason, __u64 lock)
+{
+	if (!lock || reason == GTOP_NO_REASON || !cfg.off_hchan_lock)
+		return 0;
+	if (reason != cfg.reason_chan_send && reason != cfg.reason_chan_recv)
+		return 0;
+	return lock - cfg.off_hchan_lock;
+}
+
+/* The stats of channel c, created empty if absent (a channel made before attach). */
+static __always_inline struct gtop_chan_stats *chan_entry(__u64 c)
+{
+	struct gtop_chan_stats *v = bpf_map_lookup_elem(&chan_stats, &c), fresh = {};
+
+	if (v)
+		return v;
+	bpf_map_update_elem(&chan_stats, &c, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&chan_stats, &c);
+}
+
 /* Reserves a record of `size` bytes and fills its header; NULL when not emitted. */
 static __always_inline void *emit(__u32 size, __u16 kind, __u16 site, __u64 ts, __u64 goid)
 {
@@ -160,7 +189,9 @@ int gtop_park(struct pt_regs *ctx)
 	__u64 goid = goid_of(ctx->r14), ts = bpf_ktime_get_ns();
 	struct gtop_gstate *st, fresh = {};
 	struct gtop_park_event *e;
+	struct gtop_chan_stats *cs;
 	__s32 stack_id = -2; /* -ENOENT: not collected */
+	__u64 chan;
 
 	if (!goid)
 		return 0;
@@ -179,6 +210,9 @@ int gtop_park(struct pt_regs *ctx)
 	st->reason = (__u8)ctx->rcx;
 	if (st == &fresh)
 		bpf_map_update_elem(&gstates, &goid, &fresh, BPF_ANY);
+	chan = parked_chan((__u8)ctx->rcx, ctx->rbx);
+	if (chan && (cs = chan_entry(chan)))
+		__sync_fetch_and_add(&cs->parks, 1);
 
 	e = emit(sizeof(*e), GTOP_EV_PARK, site, ts, goid);
 	if (!e)
@@ -196,9 +230,10 @@ SEC("uprobe")
 int gtop_ready(struct pt_regs *ctx)
 {
 	__u16 site = hit_site(ctx);
-	__u64 goid = goid_of(ctx->rax), ts = bpf_ktime_get_ns(), parked = 0;
+	__u64 goid = goid_of(ctx->rax), ts = bpf_ktime_get_ns(), parked = 0, chan = 0, waker = 0;
 	struct gtop_gstate *st;
 	struct gtop_ready_event *e;
+	struct gtop_chan_stats *cs;
 
 	if (!goid)
 		return 0;
@@ -207,11 +242,20 @@ int gtop_ready(struct pt_regs *ctx)
 		parked = ts - st->since;
 		bump(&blocked_hist, (__u32)st->reason * GTOP_HIST_SLOTS + log2_u64(parked));
 		st->status = GTOP_GS_RUNNABLE;
+		chan = parked_chan(st->reason, st->lock);
+	}
+	/* A hand-off on a channel: the waker is the goroutine whose M runs ready. */
+	if (chan && (cs = chan_entry(chan))) {
+		waker = curg_goid(ctx->r14);
+		__sync_fetch_and_add(&cs->wakes, 1);
+		cs->last_wake_ts = ts;
+		cs->last_wake_waker = waker;
+		cs->last_wake_woken = goid;
 	}
 	e = emit(sizeof(*e), GTOP_EV_READY, site, ts, goid);
 	if (!e)
 		return 0;
-	e->waker = curg_goid(ctx->r14);
+	e->waker = chan ? waker : curg_goid(ctx->r14);
 	e->parked_ns = parked;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
@@ -269,18 +313,80 @@ int gtop_exit(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Each RET of runtime.makechan: AX = *hchan, *(SP) = return address. */
+/*
+ * Each RET of runtime.makechan: AX = *hchan, *(SP) = return address. (No
+ * version has a kernel-emulated instruction after its last write of AX, so
+ * the RET it is.) A new channel may reuse a dead one's address: start afresh.
+ */
 SEC("uprobe")
 int gtop_makechan(struct pt_regs *ctx)
 {
 	__u16 site = hit_site(ctx);
+	__u64 c = ctx->rax, ts = bpf_ktime_get_ns(), goid = goid_of(ctx->r14), pc = read_u64(ctx->rsp);
+	struct gtop_chan_stats fresh = {};
 	struct gtop_makechan_event *e;
 
-	e = emit(sizeof(*e), GTOP_EV_MAKECHAN, site, bpf_ktime_get_ns(), goid_of(ctx->r14));
+	if (c) {
+		fresh.made_ts = ts;
+		fresh.made_goid = goid;
+		fresh.made_pc = pc;
+		bpf_map_update_elem(&chan_stats, &c, &fresh, BPF_ANY);
+	}
+	e = emit(sizeof(*e), GTOP_EV_MAKECHAN, site, ts, goid);
 	if (!e)
 		return 0;
-	e->chan = ctx->rax;
-	e->caller_pc = read_u64(ctx->rsp);
+	e->chan = c;
+	e->caller_pc = pc;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* runtime.chansend(c, ep, block, callerpc): R14 = the sender, AX = c. Counted only. */
+SEC("uprobe")
+int gtop_chansend(struct pt_regs *ctx)
+{
+	__u64 c = ctx->rax;
+	struct gtop_chan_stats *cs;
+
+	hit_site(ctx);
+	if (!c || !(cs = chan_entry(c)))
+		return 0;
+	__sync_fetch_and_add(&cs->sends, 1);
+	cs->last_send_ts = bpf_ktime_get_ns();
+	cs->last_send_goid = goid_of(ctx->r14);
+	return 0;
+}
+
+/* runtime.chanrecv(c, ep, block): R14 = the receiver, AX = c. Counted only. */
+SEC("uprobe")
+int gtop_chanrecv(struct pt_regs *ctx)
+{
+	__u64 c = ctx->rax;
+	struct gtop_chan_stats *cs;
+
+	hit_site(ctx);
+	if (!c || !(cs = chan_entry(c)))
+		return 0;
+	__sync_fetch_and_add(&cs->recvs, 1);
+	cs->last_recv_ts = bpf_ktime_get_ns();
+	cs->last_recv_goid = goid_of(ctx->r14);
+	return 0;
+}
+
+/*
+ * runtime.closechan(c): R14 = the closer, AX = c. The first close counts: a
+ * second one panics ("close of closed channel") after this probe.
+ */
+SEC("uprobe")
+int gtop_closechan(struct pt_regs *ctx)
+{
+	__u64 c = ctx->rax;
+	struct gtop_chan_stats *cs;
+
+	hit_site(ctx);
+	if (!c || !(cs = chan_entry(c)) || cs->closed_ts)
+		return 0;
+	cs->closed_ts = bpf_ktime_get_ns();
+	cs->closed_goid = goid_of(ctx->r14);
 	return 0;
 }

@@ -17,6 +17,8 @@
 #define GTOP_HIST_SLOTS 64
 /* waitReason is a uint8 in every Go version. */
 #define GTOP_MAX_REASONS 256
+/* gtop_config.reason_chan_*: no such wait reason in this binary. */
+#define GTOP_NO_REASON 255
 /* Frames kept per stack in the stack-trace map. */
 #define GTOP_STACK_DEPTH 64
 
@@ -91,6 +93,30 @@ struct gtop_makechan_event {
 	__u64 caller_pc;/* return address, *(SP) at the RET */
 };
 
+/*
+ * Value of the `chan_stats` map, keyed by *hchan: what the probes saw happen
+ * to one channel. ts fields are bpf_ktime_get_ns(), 0 = never; goids 0 =
+ * unknown. Counters are added atomically (several CPUs touch one channel).
+ */
+struct gtop_chan_stats {
+	__u64 made_ts;      /* makechan RET: when, by whom, from where */
+	__u64 made_goid;
+	__u64 made_pc;      /* return address of the makechan call */
+	__u64 sends;        /* chansend calls (full mode) */
+	__u64 recvs;        /* chanrecv calls (full mode) */
+	__u64 parks;        /* gopark on it (chan send/receive) */
+	__u64 wakes;        /* ready of a goroutine parked on it */
+	__u64 last_send_ts;
+	__u64 last_send_goid;
+	__u64 last_recv_ts;
+	__u64 last_recv_goid;
+	__u64 last_wake_ts;
+	__u64 last_wake_waker; /* g0.m.curg at ready: who handed off */
+	__u64 last_wake_woken;
+	__u64 closed_ts;
+	__u64 closed_goid;
+};
+
 /* Value of the `gstates` map, keyed by goid. */
 struct gtop_gstate {
 	__u64 since;    /* ts of the last park (PARKED) or create */
@@ -115,6 +141,10 @@ struct gtop_config {
 	__u32 off_g_startpc;
 	__u32 park_stacks;  /* 1: record the user stack of every park */
 	__u64 emit_mask;    /* bit k: send events of kind k to the ring buffer */
+	__u32 off_hchan_lock; /* gopark's lock − this = *hchan for channel waits */
+	__u8 reason_chan_send; /* waitReason numbers of "chan send"/"chan receive", */
+	__u8 reason_chan_recv; /* GTOP_NO_REASON when the binary has none */
+	__u8 pad[2];
 };
 
 #endif /* GTOP_H */

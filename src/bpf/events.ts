@@ -12,7 +12,14 @@ export const LAYOUT = {
   exit: { size: 32, lifetime_ns: 24 },
   makechan: { size: 40, chan: 24, caller_pc: 32 },
   gstate: { size: 32, since: 0, created: 8, lock: 16, stack_id: 24, status: 28, reason: 29 },
-  config: { size: 32, off_g_goid: 0, off_g_m: 4, off_m_curg: 8, off_g_gopc: 12, off_g_startpc: 16, park_stacks: 20, emit_mask: 24 },
+  chanStats: {
+    size: 128, made_ts: 0, made_goid: 8, made_pc: 16, sends: 24, recvs: 32, parks: 40, wakes: 48, last_send_ts: 56, last_send_goid: 64,
+    last_recv_ts: 72, last_recv_goid: 80, last_wake_ts: 88, last_wake_waker: 96, last_wake_woken: 104, closed_ts: 112, closed_goid: 120,
+  },
+  config: {
+    size: 40, off_g_goid: 0, off_g_m: 4, off_m_curg: 8, off_g_gopc: 12, off_g_startpc: 16, park_stacks: 20, emit_mask: 24,
+    off_hchan_lock: 32, reason_chan_send: 36, reason_chan_recv: 37,
+  },
 } as const;
 
 /** enum gtop_event_kind */
@@ -28,6 +35,8 @@ export const MAX_SITES = 64;
 export const HIST_SLOTS = 64;
 export const MAX_REASONS = 256;
 export const STACK_DEPTH = 64;
+/** GTOP_NO_REASON: the binary has no such wait reason. */
+export const NO_REASON = 255;
 
 /** enum gtop_gstatus */
 export const GSTATUS = { 1: 'running', 2: 'parked', 3: 'runnable' } as const;
@@ -57,6 +66,15 @@ export interface GState {
   reason: number;
 }
 
+/** struct gtop_chan_stats: ts fields are CLOCK_MONOTONIC ns, 0 = never. */
+export interface ChanStats {
+  madeTs: number; madeGoid: number; madePc: number;
+  sends: number; recvs: number; parks: number; wakes: number;
+  lastSendTs: number; lastSendGoid: number; lastRecvTs: number; lastRecvGoid: number;
+  lastWakeTs: number; lastWakeWaker: number; lastWakeWoken: number;
+  closedTs: number; closedGoid: number;
+}
+
 export interface GtopConfig {
   off_g_goid: number;
   off_g_m: number;
@@ -64,6 +82,11 @@ export interface GtopConfig {
   off_g_gopc: number;
   off_g_startpc: number;
   park_stacks: boolean;
+  /** offsetof(hchan, lock): gopark's lock minus this is the channel. */
+  off_hchan_lock: number;
+  /** waitReason numbers of "chan send" and "chan receive" (NO_REASON when absent). */
+  reason_chan_send: number;
+  reason_chan_recv: number;
   /** Kinds sent to the ring buffer (all are counted regardless). */
   emit: readonly EventKind[];
 }
@@ -135,6 +158,20 @@ export function decodeGState(b: Buffer): GState | undefined {
   return { status, since: u64(v, g.since), created: u64(v, g.created), lock: u64(v, g.lock), stackId: v.getInt32(g.stack_id, true), reason: v.getUint8(g.reason) };
 }
 
+/** struct gtop_chan_stats from a map value. */
+export function decodeChanStats(b: Buffer): ChanStats | undefined {
+  const L = LAYOUT.chanStats;
+  if (b.length < L.size) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return {
+    madeTs: u64(v, L.made_ts), madeGoid: u64(v, L.made_goid), madePc: u64(v, L.made_pc),
+    sends: u64(v, L.sends), recvs: u64(v, L.recvs), parks: u64(v, L.parks), wakes: u64(v, L.wakes),
+    lastSendTs: u64(v, L.last_send_ts), lastSendGoid: u64(v, L.last_send_goid), lastRecvTs: u64(v, L.last_recv_ts), lastRecvGoid: u64(v, L.last_recv_goid),
+    lastWakeTs: u64(v, L.last_wake_ts), lastWakeWaker: u64(v, L.last_wake_waker), lastWakeWoken: u64(v, L.last_wake_woken),
+    closedTs: u64(v, L.closed_ts), closedGoid: u64(v, L.closed_goid),
+  };
+}
+
 /** struct gtop_config as the bytes of the .rodata map. */
 export function encodeConfig(c: GtopConfig): Buffer {
   const L = LAYOUT.config;
@@ -148,5 +185,12 @@ export function encodeConfig(c: GtopConfig): Buffer {
   let mask = 0n;
   for (const k of c.emit) mask |= 1n << BigInt(EVENT_KIND[k]);
   b.writeBigUInt64LE(mask, L.emit_mask);
+  // 0 disables the channel bookkeeping (no plausible hchan has lock at 0).
+  const lockOff = Number.isInteger(c.off_hchan_lock) && c.off_hchan_lock > 0 && c.off_hchan_lock <= 0xffff ? c.off_hchan_lock : 0;
+  b.writeUInt32LE(lockOff, L.off_hchan_lock);
+  for (const k of ['reason_chan_send', 'reason_chan_recv'] as const) {
+    const r = c[k];
+    b.writeUInt8(Number.isInteger(r) && r >= 0 && r < NO_REASON ? r : NO_REASON, L[k]);
+  }
   return b;
 }

@@ -9,15 +9,16 @@ import koffi from 'koffi';
 import type { ElfFile } from '../binary/elf.ts';
 import { GtopError } from '../errors.ts';
 import {
-  type BpfEvent, COUNTER, COUNTER_SLOTS, EVENT_KIND, EVENT_KINDS, EventDecoder, type EventKind, type GState,
-  HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, STACK_DEPTH, decodeGState, encodeConfig,
+  type BpfEvent, type ChanStats, COUNTER, COUNTER_SLOTS, EVENT_KIND, EVENT_KINDS, EventDecoder, type EventKind, type GState,
+  HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, STACK_DEPTH, decodeChanStats, decodeGState, encodeConfig,
 } from './events.ts';
 import { type BpfLink, type BpfMap, type BpfObject, type BpfProgram, type LogSink, checkInt, checkPtr, libbpf, logMark, setLogSink } from './libbpf.ts';
 import { lookup, readPercpuU64Array, u32Key, u64Key } from './maps.ts';
 import { type Placement, type ProbeSite, type Reg, placeEntryProbe, placeReturnProbes } from './placement.ts';
 import { RingBuffer } from './ringbuf.ts';
 
-export type ProbeName = EventKind;
+/** The event kinds, plus the channel-operation probes that only update the chan_stats map. */
+export type ProbeName = EventKind | 'chansend' | 'chanrecv' | 'closechan';
 
 interface ProbeSpec { name: ProbeName; func: string; program: string; kind: 'entry' | 'return'; needs: readonly Reg[] }
 
@@ -28,10 +29,19 @@ export const PROBES: readonly ProbeSpec[] = [
   { name: 'create', func: 'runtime.newproc1', program: 'gtop_create', kind: 'return', needs: [] },
   { name: 'exit', func: 'runtime.goexit1', program: 'gtop_exit', kind: 'entry', needs: ['r14'] },
   { name: 'makechan', func: 'runtime.makechan', program: 'gtop_makechan', kind: 'return', needs: [] },
+  { name: 'chansend', func: 'runtime.chansend', program: 'gtop_chansend', kind: 'entry', needs: ['rax', 'r14'] },
+  { name: 'chanrecv', func: 'runtime.chanrecv', program: 'gtop_chanrecv', kind: 'entry', needs: ['rax', 'r14'] },
+  { name: 'closechan', func: 'runtime.closechan', program: 'gtop_closechan', kind: 'entry', needs: ['rax', 'r14'] },
 ];
+export const PROBE_NAMES: readonly ProbeName[] = PROBES.map((p) => p.name);
 
 /** Byte offsets of the runtime fields the programs read, for the target's Go version. */
-export interface RuntimeOffsets { g_goid: number; g_m: number; m_curg: number; g_gopc: number; g_startpc: number }
+export interface RuntimeOffsets {
+  g_goid: number; g_m: number; m_curg: number; g_gopc: number; g_startpc: number;
+  hchan_lock: number;
+  /** waitReason numbers of "chan send"/"chan receive" in this binary, -1 when absent. */
+  reason_chan_send: number; reason_chan_recv: number;
+}
 
 export interface AttachTarget {
   pid: number;
@@ -90,7 +100,7 @@ export interface Histograms {
 }
 
 const DEFAULT_OBJECT = ['../../bpf/gtop.bpf.o', '../../../bpf/gtop.bpf.o'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-const MAPS = ['events', 'gstates', 'stacks', 'counters', 'site_hits', 'blocked_hist', 'lifetime_hist'] as const;
+const MAPS = ['events', 'gstates', 'chan_stats', 'stacks', 'counters', 'site_hits', 'blocked_hist', 'lifetime_hist'] as const;
 type MapName = (typeof MAPS)[number];
 
 export class ProbeSession {
@@ -137,7 +147,7 @@ export class ProbeSession {
     if (this.state !== 'open' || !this.obj) throw new GtopError('internal', `ProbeSession.attach on a ${this.state} session`);
     this.state = 'attached';
     try {
-      const specs = PROBES.filter((p) => (this.opts.probes ?? EVENT_KINDS).includes(p.name));
+      const specs = PROBES.filter((p) => (this.opts.probes ?? PROBE_NAMES).includes(p.name));
       this.siteList = this.place(target, specs);
       this.configure(target, specs);
       checkInt(libbpf().f.load(this.obj) as number, 'load BPF programs', logMark());
@@ -177,7 +187,8 @@ export class ProbeSession {
     const cfg = encodeConfig({
       off_g_goid: o.g_goid, off_g_m: o.g_m, off_m_curg: o.m_curg, off_g_gopc: o.g_gopc, off_g_startpc: o.g_startpc,
       park_stacks: this.opts.parkStacks ?? true,
-      emit: this.opts.emit ?? specs.map((s) => s.name),
+      off_hchan_lock: o.hchan_lock, reason_chan_send: o.reason_chan_send, reason_chan_recv: o.reason_chan_recv,
+      emit: this.opts.emit ?? specs.map((s) => s.name).filter((n): n is EventKind => (EVENT_KINDS as readonly string[]).includes(n)),
     });
     checkInt(f.map_set_initial_value(this.rodata(), cfg, cfg.length) as number, 'set BPF config');
     for (const p of PROBES) checkInt(f.prog_set_autoload(this.program(p), specs.includes(p)) as number, `set autoload of ${p.program}`);
@@ -325,6 +336,13 @@ export class ProbeSession {
     if (this.state !== 'attached') return undefined;
     const v = lookup(this.fd('gstates'), u64Key(goid), LAYOUT.gstate.size, 'goroutine state map');
     return v ? decodeGState(v) : undefined;
+  }
+
+  /** What the probes saw of the channel at `chan` (*hchan, run-time address). */
+  chanStats(chan: number): ChanStats | undefined {
+    if (this.state !== 'attached' || chan <= 0) return undefined;
+    const v = lookup(this.fd('chan_stats'), u64Key(chan), LAYOUT.chanStats.size, 'channel stats map');
+    return v ? decodeChanStats(v) : undefined;
   }
 
   /** Detaches every probe, unmaps the ring buffer, frees the object; idempotent. */

@@ -5,8 +5,13 @@ import type { BinaryInfo } from '../binary/index.ts';
 import type { TargetProcess } from '../target/process.ts';
 import type { AttachTarget, RuntimeOffsets } from './session.ts';
 
-export function runtimeOffsets(layout: BinaryInfo['layout']): RuntimeOffsets {
-  return { g_goid: layout.g.goid, g_m: layout.g.m, m_curg: layout.m.curg, g_gopc: layout.g.gopc, g_startpc: layout.g.startpc };
+export function runtimeOffsets(layout: BinaryInfo['layout'], waitReasons: readonly string[] = []): RuntimeOffsets {
+  return {
+    g_goid: layout.g.goid, g_m: layout.g.m, m_curg: layout.m.curg, g_gopc: layout.g.gopc, g_startpc: layout.g.startpc,
+    hchan_lock: layout.hchan.lock,
+    // From the binary's own waitReasonStrings: the numbering changes between versions.
+    reason_chan_send: waitReasons.indexOf('chan send'), reason_chan_recv: waitReasons.indexOf('chan receive'),
+  };
 }
 
 export function attachTarget(proc: TargetProcess, bin: BinaryInfo): AttachTarget {
@@ -14,7 +19,7 @@ export function attachTarget(proc: TargetProcess, bin: BinaryInfo): AttachTarget
     pid: proc.pid,
     exePath: proc.exePath,
     elf: bin.elf,
-    offsets: runtimeOffsets(bin.layout),
+    offsets: runtimeOffsets(bin.layout, bin.waitReasons),
     findFunction: (name) => {
       const fn = bin.pclntab.funcByName(name);
       return fn && { entry: fn.entry, end: fn.end };

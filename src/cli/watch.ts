@@ -78,7 +78,7 @@ export async function runWatch(opts: Options): Promise<number> {
     const report = liveReport(w, visibleGoroutines(snap, opts), opts.probes, opts.overheadPct, nowNs());
     if (opts.json) {
       const base = toJSON(snap, opts) as { goroutines: { id: number }[] };
-      await write(`${JSON.stringify({ ...mergeJSON(base, snap, w, snapNs, report), ...analysisJSON(session, snap, opts, leaks) })}\n`);
+      await write(`${JSON.stringify({ ...mergeJSON(base, snap, w, snapNs, report), ...analysisJSON(session, snap, opts, leaks, w) })}\n`);
     } else {
       await write(formatText(snap, opts));
       process.stderr.write(`gtop: watched ${report.watchedSeconds}s: ${report.created} created, ${report.exited} exited, probes ${report.probes.attached.join(' ') || 'none'}, ~${report.probes.estimatedOverheadPct}% of a CPU\n`);

@@ -5,24 +5,30 @@
 // answers "since when has this goroutine been parked" from the in-kernel
 // per-goid state. Exposes ProbeFeed for the TUI and a report for --once.
 import { statSync } from 'node:fs';
-import type { BpfEvent, EventKind } from '../bpf/events.ts';
+import { type BpfEvent, EVENT_KINDS, type EventKind } from '../bpf/events.ts';
 import { ProbeSession, type ProbeName, type SiteInfo } from '../bpf/session.ts';
 import { attachTarget } from '../bpf/target.ts';
 import { GtopError } from '../errors.ts';
 import type { ChannelActivity, ParkRecord, ProbeCounters, ProbeFeed } from '../model/probe.ts';
-import type { Snapshot } from '../runtime/goroutine.ts';
+import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import type { Session } from '../session.ts';
 import { siteCostNs } from './costs.ts';
 import { Governor, type GovernorAction, type ProbeTotals } from './governor.ts';
 import { asBpfUnavailable, requireProbePrivileges } from './privileges.ts';
+import { ProbeSymbols, channelActivity } from './symbols.ts';
 
 export type ProbeMode = 'off' | 'light' | 'full';
 
-/** light: probes on kernel-emulated instructions only; full adds the single-stepped RET probes. */
+/**
+ * light: the lifecycle probes on kernel-emulated instructions, plus makechan
+ * (a stepped RET) and closechan, which are rare in normal programs (the
+ * governor detaches them if not). full adds newproc1's RET and the hot
+ * chansend/chanrecv.
+ */
 export const MODE_PROBES: Record<ProbeMode, readonly ProbeName[]> = {
   off: [],
-  light: ['park', 'ready', 'exit'],
-  full: ['park', 'ready', 'exit', 'create', 'makechan'],
+  light: ['park', 'ready', 'exit', 'makechan', 'closechan'],
+  full: ['park', 'ready', 'exit', 'makechan', 'closechan', 'create', 'chansend', 'chanrecv'],
 };
 
 export interface WatchOptions {
@@ -58,14 +64,16 @@ export class LiveWatcher implements ProbeFeed {
   private lastDrops = 0;
   private failure: GtopError | undefined;
   private readonly exeId: string;
+  private readonly symbols: ProbeSymbols;
 
   constructor(private readonly session: Session, private readonly opts: WatchOptions) {
     this.exeId = exeIdentity(session.target.exePath);
+    this.symbols = new ProbeSymbols(session.bin, session.bias);
     const names = MODE_PROBES[opts.mode];
     if (names.length > 0) {
       requireProbePrivileges();
       const parkStacks = opts.parkStacks ?? false;
-      const emit: EventKind[] = opts.streamAll ? [...names] : names.filter((n) => n === 'exit' || n === 'create');
+      const emit: EventKind[] = names.filter((n): n is EventKind => (opts.streamAll ? (EVENT_KINDS as readonly string[]).includes(n) : n === 'exit' || n === 'create'));
       try {
         this.probe = ProbeSession.open({ probes: names, emit, parkStacks });
         this.probe.attach(attachTarget(session.target, session.bin));
@@ -246,8 +254,25 @@ export class LiveWatcher implements ProbeFeed {
     return this.gov ? this.gov.currentPct() / 100 : null;
   }
 
-  channel(_addr: number): ChannelActivity | undefined {
-    return undefined; // TODO(probe-side channel activity): read the chan_stats map
+  /** One lookup in the in-kernel chan_stats map; undefined when the probes saw nothing of it. */
+  channel(addr: number): ChannelActivity | undefined {
+    const s = this.probe?.chanStats(addr);
+    if (!s) return undefined;
+    const made = s.madeTs > 0 && s.madePc > 0 ? this.symbols.callSite(s.madePc) : null;
+    const opsExact = (since: number) => this.isExact('chansend', since) && this.isExact('chanrecv', since);
+    return channelActivity(s, made, opsExact, this.startNs);
+  }
+
+  /**
+   * The user stack recorded when the goroutine last parked, symbolized like
+   * the snapshot's stacks (inlined frames expanded, hidden frames dropped);
+   * undefined unless it is still in that park and a stack was captured.
+   */
+  parkStack(goid: number): Frame[] | undefined {
+    const st = this.probe?.gstate(goid);
+    if (!st || st.status !== 'parked' || st.stackId < 0) return undefined;
+    const pcs = this.probe!.stack(st.stackId);
+    return pcs.length > 0 ? this.symbols.stack(pcs) : undefined;
   }
 
   private stopTimers(): void {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import koffi from 'koffi';
-import { COUNTER, COUNTER_SLOTS, EVENT_KIND, HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, STACK_DEPTH } from '../../src/bpf/events.ts';
+import { COUNTER, COUNTER_SLOTS, EVENT_KIND, HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, NO_REASON, STACK_DEPTH } from '../../src/bpf/events.ts';
 import { BpfError, libbpf } from '../../src/bpf/libbpf.ts';
 import { ProbeSession } from '../../src/bpf/session.ts';
 
@@ -23,12 +23,20 @@ const FIELDS: Record<string, { struct: string; fields: string[] }> = {
   exit: { struct: 'gtop_exit_event', fields: ['lifetime_ns'] },
   makechan: { struct: 'gtop_makechan_event', fields: ['chan', 'caller_pc'] },
   gstate: { struct: 'gtop_gstate', fields: ['since', 'created', 'lock', 'stack_id', 'status', 'reason'] },
-  config: { struct: 'gtop_config', fields: ['off_g_goid', 'off_g_m', 'off_m_curg', 'off_g_gopc', 'off_g_startpc', 'park_stacks', 'emit_mask'] },
+  chanStats: {
+    struct: 'gtop_chan_stats',
+    fields: ['made_ts', 'made_goid', 'made_pc', 'sends', 'recvs', 'parks', 'wakes', 'last_send_ts', 'last_send_goid', 'last_recv_ts', 'last_recv_goid',
+      'last_wake_ts', 'last_wake_waker', 'last_wake_woken', 'closed_ts', 'closed_goid'],
+  },
+  config: {
+    struct: 'gtop_config',
+    fields: ['off_g_goid', 'off_g_m', 'off_m_curg', 'off_g_gopc', 'off_g_startpc', 'park_stacks', 'emit_mask', 'off_hchan_lock', 'reason_chan_send', 'reason_chan_recv'],
+  },
 };
 const CONSTANTS = [
   'GTOP_EV_PARK', 'GTOP_EV_READY', 'GTOP_EV_CREATE', 'GTOP_EV_EXIT', 'GTOP_EV_MAKECHAN',
   'GTOP_CNT_DROPS', 'GTOP_CNT_READ_ERRORS', 'GTOP_CNT_NO_CURG', 'GTOP_CNT_STACK_ERRORS', 'GTOP_CNT_MAX',
-  'GTOP_MAX_SITES', 'GTOP_HIST_SLOTS', 'GTOP_MAX_REASONS', 'GTOP_STACK_DEPTH',
+  'GTOP_MAX_SITES', 'GTOP_HIST_SLOTS', 'GTOP_MAX_REASONS', 'GTOP_STACK_DEPTH', 'GTOP_NO_REASON',
 ];
 
 /** Compiles and runs a C program that prints the layouts as JSON. */
@@ -84,6 +92,7 @@ test('event kinds, counter slots and table sizes match bpf/gtop.h', (t) => {
   t.is(HIST_SLOTS, c['GTOP_HIST_SLOTS']);
   t.is(MAX_REASONS, c['GTOP_MAX_REASONS']);
   t.is(STACK_DEPTH, c['GTOP_STACK_DEPTH']);
+  t.is(NO_REASON, c['GTOP_NO_REASON']);
 });
 
 test('koffi struct bpf_uprobe_opts matches <bpf/libbpf.h>', (t) => {

@@ -1,7 +1,7 @@
 // Decoding ring-buffer records and encoding the config, on hand-built bytes
 // laid out by the offsets that bpf-abi.test.ts checks against bpf/gtop.h.
 import test from 'ava';
-import { EVENT_KIND, EventDecoder, LAYOUT, decodeGState, encodeConfig } from '../../src/bpf/events.ts';
+import { EVENT_KIND, EventDecoder, LAYOUT, NO_REASON, decodeChanStats, decodeGState, encodeConfig } from '../../src/bpf/events.ts';
 
 function record(kind: number, size: number, fill: (b: Buffer) => void): Buffer {
   const b = Buffer.alloc(size);
@@ -83,7 +83,8 @@ test('gstate map values', (t) => {
 });
 
 test('config bytes: offsets, flag and the emit mask by kind number', (t) => {
-  const b = encodeConfig({ off_g_goid: 152, off_g_m: 48, off_m_curg: 184, off_g_gopc: 288, off_g_startpc: 304, park_stacks: true, emit: ['park', 'makechan'] });
+  const chan = { off_hchan_lock: 104, reason_chan_send: 20, reason_chan_recv: -1 };
+  const b = encodeConfig({ off_g_goid: 152, off_g_m: 48, off_m_curg: 184, off_g_gopc: 288, off_g_startpc: 304, park_stacks: true, ...chan, emit: ['park', 'makechan'] });
   t.is(b.length, LAYOUT.config.size);
   t.is(b.readUInt32LE(LAYOUT.config.off_g_goid), 152);
   t.is(b.readUInt32LE(LAYOUT.config.off_g_m), 48);
@@ -92,6 +93,22 @@ test('config bytes: offsets, flag and the emit mask by kind number', (t) => {
   t.is(b.readUInt32LE(LAYOUT.config.off_g_startpc), 304);
   t.is(b.readUInt32LE(LAYOUT.config.park_stacks), 1);
   t.is(b.readBigUInt64LE(LAYOUT.config.emit_mask), (1n << 1n) | (1n << 5n));
+  t.is(b.readUInt32LE(LAYOUT.config.off_hchan_lock), 104);
+  t.is(b.readUInt8(LAYOUT.config.reason_chan_send), 20);
+  // A reason the binary does not have becomes GTOP_NO_REASON, never a real reason number.
+  t.is(b.readUInt8(LAYOUT.config.reason_chan_recv), NO_REASON);
   // An offset of 0 (an unresolved field) would make the programs read garbage.
-  t.throws(() => encodeConfig({ off_g_goid: 0, off_g_m: 48, off_m_curg: 184, off_g_gopc: 288, off_g_startpc: 304, park_stacks: false, emit: [] }), { instanceOf: RangeError });
+  t.throws(() => encodeConfig({ off_g_goid: 0, off_g_m: 48, off_m_curg: 184, off_g_gopc: 288, off_g_startpc: 304, park_stacks: false, ...chan, emit: [] }), { instanceOf: RangeError });
+});
+
+test('chan_stats value: every u64 field by its offset', (t) => {
+  const L = LAYOUT.chanStats;
+  const b = Buffer.alloc(L.size);
+  const names = ['made_ts', 'made_goid', 'made_pc', 'sends', 'recvs', 'parks', 'wakes', 'last_send_ts', 'last_send_goid', 'last_recv_ts',
+    'last_recv_goid', 'last_wake_ts', 'last_wake_waker', 'last_wake_woken', 'closed_ts', 'closed_goid'] as const;
+  names.forEach((n, i) => b.writeBigUInt64LE(BigInt(1000 + i), L[n]));
+  b.writeBigUInt64LE(0xc000123456n, L.made_pc);
+  const s = decodeChanStats(b)!;
+  t.like(s, { madeTs: 1000, madeGoid: 1001, madePc: 0xc000123456, sends: 1003, recvs: 1004, parks: 1005, wakes: 1006, lastWakeWoken: 1013, closedGoid: 1015 });
+  t.is(decodeChanStats(b.subarray(0, 64)), undefined);
 });
