@@ -93,7 +93,7 @@ for (const tc of CASES) {
     t.is(out.created, CHURN + 2);
     t.true(out.exitedExact && out.createdExact);
     t.is(out.drops, 0);
-    t.deepEqual(out.probes.attached, ['park', 'ready', 'exit']);
+    t.deepEqual(out.probes.attached, ['park', 'ready', 'exit', 'makechan', 'closechan']);
     t.true(out.probes.estimatedOverheadPct <= out.probes.budgetPct);
 
     // Counts by state agree with the listed goroutines, and goroutines stable
@@ -166,6 +166,9 @@ async function snapshotJSON(pid: number): Promise<LiveJSON> {
 }
 
 /** Probed runtime functions whose code in the target differs from the file (an INT3 or the kernel's CALL is in). */
+/** The functions the default (light) mode probes. */
+const LIGHT_FUNCS = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.makechan', 'runtime.closechan'];
+
 function patchedFunctions(pid: number): number {
   const proc = openTarget(pid);
   const info = loadBinary(proc.exePath);
@@ -173,7 +176,7 @@ function patchedFunctions(pid: number): number {
   const fd = openSync(`/proc/${pid}/mem`, 'r');
   try {
     let n = 0;
-    for (const name of ['runtime.gopark', 'runtime.ready', 'runtime.goexit1']) {
+    for (const name of LIGHT_FUNCS) {
       const fn = info.pclntab.funcByName(name)!;
       const want = info.elf.readVaddr(fn.entry, fn.end - fn.entry);
       const got = Buffer.alloc(want.length);
@@ -199,7 +202,7 @@ function assertReleased(t: ExecutionContext, pid: number): void {
 async function waitForUprobes(pid: number, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (patchedFunctions(pid) === 3) {
+    if (patchedFunctions(pid) === LIGHT_FUNCS.length) {
       await new Promise((r) => setTimeout(r, 500)); // the start snapshot follows the attach
       return;
     }
