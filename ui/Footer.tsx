@@ -15,11 +15,11 @@ export interface FooterProps {
 }
 
 const HINTS: Record<Mode, string> = {
-  table: '?:help  ↑↓:move  Enter:stack/expand  /:filter  <>:sort  I:invert  g:group  c:channels  l:leaks  d:dump  s:system  space:pause  q:quit',
+  table: '?:help  ↑↓:move  Enter:stack/expand  /:filter  <>:sort  I:invert  g:group  c:waits  l:leaks  d:dump  s:system  space:pause  q:quit',
   filter: '',
   stack: 'Esc:back  ↑↓ PgUp PgDn:scroll  d:dump  q:quit',
   help: 'Esc:back  q:quit',
-  channels: 'Esc/c:back  ↑↓:move  Enter:waiting goroutines  l:leak suspects  q:quit',
+  channels: 'Esc/c:back  ↑↓:move  Enter:open  f:follow to the waker  l:leak suspects  q:quit',
   leaks: 'Esc/l:back  ↑↓:move  Enter:evidence  c:channels  q:quit',
 };
 

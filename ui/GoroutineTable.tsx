@@ -20,6 +20,8 @@ export interface TableProps {
   readonly empty: string;
   /** When grouped: what the groups are (the title of the label column). */
   readonly groupTitle?: string | null;
+  /** Goroutines of proven deadlock cycles: their ID is marked with "!". */
+  readonly deadlocked?: ReadonlyMap<number, number>;
 }
 
 /** "fn file:line" in `width`: drops the package path, then the start of the function, never the line. */
@@ -36,10 +38,10 @@ export function fitLocation(fn: string, file: string, line: number, width: numbe
 
 const STATUS_COLOR: Record<string, string> = { running: 'green', runnable: 'green', syscall: 'cyan', leaked: 'red' };
 
-function goroutineCells(r: GoroutineRow, cols: readonly Column[], member: boolean): string[] {
+function goroutineCells(r: GoroutineRow, cols: readonly Column[], member: boolean, deadlocked: boolean): string[] {
   return cols.map((c) => {
     switch (c.id) {
-      case 'id': return cell(member ? `  ${r.id}` : String(r.id), c.width, true);
+      case 'id': return cell(`${member ? '  ' : ''}${deadlocked ? '!' : ''}${r.id}`, c.width, true);
       case 'state': return cell(r.state, c.width);
       case 'blocked': return cell(blockedText(r.blockedMs, r.blockedExact), c.width, true);
       case 'channel': return cell(r.channel === null ? '' : hex(r.channel), c.width);
@@ -60,10 +62,10 @@ function groupCells(g: Group, expanded: boolean, cols: readonly Column[]): strin
   return out;
 }
 
-function Row({ item, cols, selected, color }: { item: Item; cols: readonly Column[]; selected: boolean; color: boolean }) {
+function Row({ item, cols, selected, color, deadlocked }: { item: Item; cols: readonly Column[]; selected: boolean; color: boolean; deadlocked: boolean }) {
   if (item.kind === 'group') return <Text inverse={selected} bold wrap="truncate-end">{groupCells(item.group, item.expanded, cols).join(' ')}</Text>;
   const r = item.row;
-  const cells = goroutineCells(r, cols, item.member);
+  const cells = goroutineCells(r, cols, item.member, deadlocked);
   if (selected || !color) return <Text inverse={selected} wrap="truncate-end">{cells.join(' ')}</Text>;
   const stateIdx = cols.findIndex((c) => c.id === 'state');
   const blockedIdx = stateIdx + 1;
@@ -88,7 +90,8 @@ export function GoroutineTable(p: TableProps) {
       <Text bold inverse={!p.color} backgroundColor={p.color ? 'blue' : undefined} wrap="truncate-end">{cell(title, p.width)}</Text>
       {visible.length === 0 ? <Text dimColor wrap="truncate-end">{p.empty}</Text> : null}
       {visible.map((item, i) => (
-        <Row key={i} item={item} cols={cols} selected={p.top + i === p.cursor} color={p.color} />
+        <Row key={i} item={item} cols={cols} selected={p.top + i === p.cursor} color={p.color}
+          deadlocked={item.kind === 'goroutine' && (p.deadlocked?.has(item.row.id) ?? false)} />
       ))}
     </Box>
   );

@@ -8,10 +8,12 @@ export const KEYS: readonly (readonly [string, string])[] = [
   ['< >  F6', 'sort by the previous / next column'],
   ['I', 'invert the sort'],
   ['/', 'filter: regex over function (any frame), state and creator; Enter keeps it'],
-  ['Esc', 'clear the filter; close the stack, channel, leak view or help'],
+  ['Esc', 'clear the filter; close a view, back from f'],
   ['g', 'group: none → creation site → top frame → whole stack'],
   ['Enter', 'expand a group; open a goroutine\'s full stack'],
-  ['c  l', 'channels goroutines wait on / leak suspects; Enter: who waits / why'],
+  ['c', 'waits: deadlocks, channels, locks; Enter: who waits'],
+  ['f', 'in c: the stack of who did a channel\'s last hand-off'],
+  ['l', 'leak suspects; Enter: the evidence'],
   ['d', 'dump every goroutine\'s stack to a file (mode 0600)'],
   ['s', 'show or hide the runtime\'s own goroutines'],
   ['space', 'pause or resume the refresh'],
@@ -20,6 +22,7 @@ export const KEYS: readonly (readonly [string, string])[] = [
 ];
 
 const NOTES = [
+  '! before an ID: in a deadlock cycle gtop proved (c shows the path).',
   'BLOCKED ~12s: approximate: gtop has seen the goroutine in the same wait at every refresh',
   'for 12 s (it may have run in between), or the runtime says so in minutes.',
   'Without ~ it is exact: a probe timed the park.',

@@ -8,7 +8,8 @@ import { fit } from './text.ts';
 
 export interface ListLine {
   readonly text: string;
-  readonly kind: 'entry' | 'detail' | 'note';
+  /** entry: the selectable line; sub: more of the entry, always shown; alert: an entry that must stand out (a deadlock); heading: a section's column titles. */
+  readonly kind: 'entry' | 'sub' | 'alert' | 'detail' | 'note' | 'heading';
   /** The entry it belongs to (index in the view's keys); -1 for notes. */
   readonly entry: number;
 }
@@ -33,7 +34,10 @@ export function listTop(lines: readonly ListLine[], cursor: number, rows: number
 
 function Line({ line, selected, width, color }: { line: ListLine; selected: boolean; width: number; color: boolean }) {
   const text = fit(line.text, width).padEnd(selected ? width : 0);
-  if (selected) return <Text inverse wrap="truncate-end">{text}</Text>;
+  if (selected) return <Text inverse bold={line.kind === 'alert'} wrap="truncate-end">{text}</Text>;
+  if (line.kind === 'alert') return <Text bold color={color ? 'red' : undefined} wrap="truncate-end">{text}</Text>;
+  if (line.kind === 'heading') return <Text bold wrap="truncate-end">{text}</Text>;
+  if (line.kind === 'sub') return <Text dimColor wrap="truncate-end">{text}</Text>;
   if (line.kind === 'detail') return <Text color={color ? 'cyan' : undefined} wrap="truncate-end">{text}</Text>;
   if (line.kind === 'note') return <Text dimColor wrap="truncate-end">{text || ' '}</Text>;
   return <Text wrap="truncate-end">{text}</Text>;
@@ -46,7 +50,7 @@ export function ListView(p: ListViewProps) {
     <Box flexDirection="column" height={p.height}>
       <Text bold wrap="truncate-end">{fit(p.title, p.width)}</Text>
       {p.lines.slice(top, top + rows).map((l, i) => (
-        <Line key={top + i} line={l} selected={l.kind === 'entry' && l.entry === p.cursor} width={p.width} color={p.color} />
+        <Line key={top + i} line={l} selected={(l.kind === 'entry' || l.kind === 'alert') && l.entry === p.cursor} width={p.width} color={p.color} />
       ))}
     </Box>
   );

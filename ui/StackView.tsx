@@ -9,7 +9,7 @@ import { blockedText, cellEnd, fit, hex } from './text.ts';
 
 export interface StackLine {
   readonly text: string;
-  readonly kind: 'title' | 'func' | 'file' | 'note' | 'blank';
+  readonly kind: 'title' | 'func' | 'file' | 'note' | 'alert' | 'blank';
 }
 
 function frameLines(frames: readonly Frame[], out: StackLine[]): void {
@@ -19,13 +19,21 @@ function frameLines(frames: readonly Frame[], out: StackLine[]): void {
   }
 }
 
+export interface StackExtras {
+  /** Why there is no park-time stack, when that is worth saying (probes on, but none captured). */
+  readonly parkWhy?: string | null;
+  /** The other goroutines of the proven deadlock cycle this one is in. */
+  readonly deadlockWith?: readonly number[] | null;
+}
+
 /** The scrolling lines of the stack view. */
-export function stackLines(r: GoroutineRow, parkStack: readonly Frame[] | null, exited: boolean): StackLine[] {
+export function stackLines(r: GoroutineRow, parkStack: readonly Frame[] | null, exited: boolean, extras: StackExtras = {}): StackLine[] {
   const g = r.g;
   const out: StackLine[] = [];
   const blocked = r.blockedMs === null ? '' : `, blocked ${blockedText(r.blockedMs, r.blockedExact)}`;
   const flags = `${g.lockedToThread ? ', locked to thread' : ''}${g.system ? ', runtime-internal' : ''}`;
   out.push({ text: `goroutine ${g.id} [${r.state}${blocked}${flags}]${exited ? '  (has exited: last seen stack)' : ''}`, kind: 'title' });
+  if (extras.deadlockWith) out.push({ text: `DEADLOCK: in a proven cycle with G${extras.deadlockWith.join(', G')} (c: path and evidence)`, kind: 'alert' });
   if (r.channel !== null) out.push({ text: `waiting on channel ${hex(r.channel)}`, kind: 'note' });
   const labels = Object.entries(g.labels);
   if (labels.length > 0) out.push({ text: `labels: ${labels.map(([k, v]) => `${k}=${v}`).join(' ')}`, kind: 'note' });
@@ -39,8 +47,11 @@ export function stackLines(r: GoroutineRow, parkStack: readonly Frame[] | null, 
     out.push({ text: `    ${g.createdBy.file}:${g.createdBy.line}`, kind: 'file' });
   }
   if (parkStack !== null && parkStack.length > 0) {
-    out.push({ text: '', kind: 'blank' }, { text: 'stack when it parked (probes):', kind: 'title' });
+    // Where it called into the wait: the runtime's current stack can be deeper or differ after a stack move.
+    out.push({ text: '', kind: 'blank' }, { text: 'parked at (stack the probes captured when it parked):', kind: 'title' });
     frameLines(parkStack, out);
+  } else if (extras.parkWhy) {
+    out.push({ text: '', kind: 'blank' }, { text: `no park-time stack: ${extras.parkWhy}`, kind: 'note' });
   }
   return out;
 }
@@ -60,6 +71,7 @@ function Line({ line, width, color }: { line: StackLine; width: number; color: b
     case 'title': return <Text bold wrap="truncate-end">{text}</Text>;
     case 'func': return <Text color={color ? 'cyan' : undefined} wrap="truncate-end">{text}</Text>;
     case 'note': return <Text dimColor wrap="truncate-end">{text}</Text>;
+    case 'alert': return <Text bold color={color ? 'red' : undefined} wrap="truncate-end">{text}</Text>;
     default: return <Text wrap="truncate-end">{text || ' '}</Text>;
   }
 }

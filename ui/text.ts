@@ -53,3 +53,19 @@ export function rate(perSec: number | null): string {
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
+
+/** Cuts a long text into lines of at most `width` columns at spaces (a word longer than that is cut), each after `indent`. */
+export function wrap(text: string, width: number, indent: string): string[] {
+  const room = Math.max(10, width - indent.length);
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > room) {
+      out.push(indent + line);
+      line = '';
+    }
+    line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') out.push(indent + line);
+  return out;
+}

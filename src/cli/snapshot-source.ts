@@ -3,7 +3,7 @@
 // was (or, for a bug, as an Error with the worker's stack).
 import { Worker } from 'node:worker_threads';
 import { GtopError } from '../errors.ts';
-import type { Snapshot } from '../runtime/goroutine.ts';
+import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import type { ProbeFeedData } from '../model/probe.ts';
 import type { WaitAnalysis, WorkerReply, WorkerRequest, WorkerSetup } from './snapshot-worker.ts';
 
@@ -74,6 +74,17 @@ export class SnapshotSource {
     if (r.type === 'error') throw rebuild(r);
     if (r.type !== 'snapshot') throw new Error(`snapshot worker: unexpected ${r.type}`);
     return { snap: r.snap, probe: r.probe, analysis: r.analysis };
+  }
+
+  /** The stack `goid` had when the probes saw it park; null without one. One request at a time, as snapshot(). */
+  async parkStack(goid: number): Promise<Frame[] | null> {
+    if (this.closed) throw new Error('snapshot source is closed');
+    const reply = this.next();
+    this.worker.postMessage({ type: 'parkStack', goid } satisfies WorkerRequest);
+    const r = await reply;
+    if (r.type === 'error') throw rebuild(r);
+    if (r.type !== 'parkStack') throw new Error(`snapshot worker: unexpected ${r.type}`);
+    return r.frames;
   }
 
   /** Closes the session in the worker, then ends the worker; idempotent. */

@@ -5,11 +5,15 @@
 // goroutines parked. Snapshots travel back by structured clone, which keeps
 // shared stacks shared.
 import { parentPort, workerData } from 'node:worker_threads';
-import { type ChannelJSON, LeakTracker, type LeakSuspectJSON, channelsToJSON, leakSuspectsToJSON, readWaits } from '../analysis/index.ts';
+import {
+  type ChannelJSON, type DeadlockJSON, LeakTracker, type LeakSuspectJSON, type LockJSON,
+  channelsToJSON, deadlocksToJSON, findDeadlocks, leakSuspectsToJSON, locksToJSON, readWaits, scanReachability,
+} from '../analysis/index.ts';
+import { DEADLOCK_AUTO_LIMIT } from './analysis-json.ts';
 import { type ErrorKind, GtopError } from '../errors.ts';
 import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
-import type { ParkRecord, ProbeFeedData } from '../model/probe.ts';
-import type { Snapshot } from '../runtime/goroutine.ts';
+import type { ChannelActivity, ParkRecord, ProbeFeedData } from '../model/probe.ts';
+import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
 
 export interface WorkerSetup {
@@ -19,7 +23,11 @@ export interface WorkerSetup {
   budgetPct: number;
 }
 
-export type WorkerRequest = { type: 'snapshot' } | { type: 'close' };
+export type WorkerRequest =
+  | { type: 'snapshot' }
+  /** The stack a goroutine had when the probes saw it park (asked for when its stack view opens, not sent for all). */
+  | { type: 'parkStack'; goid: number }
+  | { type: 'close' };
 
 export type WorkerReply =
   /** The target is open: the view can start. */
@@ -27,13 +35,21 @@ export type WorkerReply =
   /** Probes attached, or probeError says why not although asked for (the view goes on with snapshots). */
   | { type: 'ready'; probeError: string | null }
   | { type: 'snapshot'; snap: Snapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }
+  /** null: no probes, or they did not capture one for that goroutine. */
+  | { type: 'parkStack'; goid: number; frames: Frame[] | null }
   /** kind null: not a GtopError, i.e. a bug (its stack is kept). */
   | { type: 'error'; kind: ErrorKind | null; message: string; stack: string | undefined };
 
-/** What the channel (c) and leak-suspect (l) views show; null on refreshes that skip it. */
+/** What the wait (c) and leak-suspect (l) views show; null on refreshes that skip it. */
 export interface WaitAnalysis {
   channels: ChannelJSON[];
   leakSuspects: LeakSuspectJSON[];
+  /** Mutex, RWMutex, WaitGroup, Cond (and bare semaphores) with waiters, most first. */
+  locks: LockJSON[];
+  /** Proven deadlock cycles, from the latest proof (it does not run at every refresh). */
+  deadlocks: DeadlockJSON[];
+  /** False when the proof did not run (more than DEADLOCK_AUTO_LIMIT goroutines, or the heap could not be read). */
+  deadlocksChecked: boolean;
 }
 
 const port = parentPort!;
@@ -53,14 +69,36 @@ let refreshes = 0;
 /** Above this many goroutines the wait analysis runs every ANALYSIS_EVERY-th refresh, to keep refreshes fast. */
 const ANALYSIS_LIMIT = 20_000;
 const ANALYSIS_EVERY = 5;
+/** The deadlock proof (a heap mark) runs again only once this many times its own last duration has passed: ≤ ~10 % of the worker. */
+const PROOF_SPACING = 10;
+
+/** The last proof: a deadlock is permanent, so its verdict stays good between runs. */
+let proof: { at: number; costMs: number; deadlocks: DeadlockJSON[]; checked: boolean } | undefined;
+
+function prove(s: Session, snap: Snapshot, graph: ReturnType<typeof readWaits>): Set<number> | undefined {
+  if (snap.goroutines.length > DEADLOCK_AUTO_LIMIT) {
+    proof = { at: performance.now(), costMs: 0, deadlocks: [], checked: false };
+    return undefined;
+  }
+  const now = performance.now();
+  if (proof?.checked && now - proof.at < PROOF_SPACING * proof.costMs) return undefined;
+  const reach = scanReachability(s, snap, graph);
+  const cycles = findDeadlocks(graph, reach);
+  proof = { at: now, costMs: performance.now() - now, deadlocks: deadlocksToJSON(cycles), checked: reach.inconclusive === null };
+  return reach.stuck;
+}
 
 function analyse(s: Session, snap: Snapshot): WaitAnalysis | null {
   const n = refreshes++;
   if (snap.goroutines.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
   try {
     const graph = readWaits(s, snap);
-    tracker.add(snap, graph);
-    return { channels: channelsToJSON(graph), leakSuspects: leakSuspectsToJSON(tracker.suspects()) };
+    tracker.add(snap, graph, prove(s, snap, graph));
+    analysedChannels = graph.channels.map((c) => c.addr);
+    return {
+      channels: channelsToJSON(graph), leakSuspects: leakSuspectsToJSON(tracker.suspects()), locks: locksToJSON(graph),
+      deadlocks: proof?.deadlocks ?? [], deadlocksChecked: proof?.checked ?? false,
+    };
   } catch (err) {
     // A wait graph that cannot be read must not cost the snapshot: the views keep the last one.
     if (err instanceof GtopError) return null;
@@ -76,7 +114,8 @@ async function open(): Promise<void> {
     try {
       // Loaded only when asked for: libbpf through koffi.
       const { LiveWatcher } = await import('../live/watcher.ts');
-      watcher = new LiveWatcher(session, { mode: setup.probes, budgetPct: setup.budgetPct });
+      // Stacks at park time cost a bpf_get_stack per park: only with --probes full.
+      watcher = new LiveWatcher(session, { mode: setup.probes, budgetPct: setup.budgetPct, parkStacks: setup.probes === 'full' });
     } catch (err) {
       if (!(err instanceof Error)) throw err;
       probeError = err.message;
@@ -85,6 +124,9 @@ async function open(): Promise<void> {
   post({ type: 'ready', probeError });
 }
 
+/** The channels of the last analysis: refreshes that skip the analysis still report their activity. */
+let analysedChannels: number[] = [];
+
 function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
   const parks: (readonly [number, ParkRecord])[] = [];
   for (const g of snap.goroutines) {
@@ -92,7 +134,20 @@ function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
     const p = w.park(g.id);
     if (p !== undefined) parks.push([g.id, p]);
   }
-  return { mode: w.mode, nowNs: w.nowNs(), parks, counters: w.counters(), overhead: w.overhead(), channels: [] };
+  const channels: (readonly [number, ChannelActivity])[] = [];
+  for (const addr of analysedChannels) {
+    const a = w.channel(addr);
+    if (a !== undefined) channels.push([addr, a]);
+  }
+  return { mode: w.mode, nowNs: w.nowNs(), parks, counters: w.counters(), overhead: w.overhead(), channels };
+}
+
+/** LiveWatcher.parkStack arrives with the probe side's park-stack work; until then there is none. */
+type WithParkStack = { parkStack?: (goid: number) => readonly Frame[] | undefined };
+
+function parkStack(goid: number): WorkerReply {
+  const frames = (watcher as WithParkStack | undefined)?.parkStack?.(goid);
+  return { type: 'parkStack', goid, frames: frames ? [...frames] : null };
 }
 
 function snapshot(): WorkerReply {
@@ -124,7 +179,7 @@ port.on('message', (m: WorkerRequest) => {
     }
     try {
       if (!ok) throw new GtopError('internal', 'the session did not open');
-      post(snapshot());
+      post(m.type === 'parkStack' ? parkStack(m.goid) : snapshot());
     } catch (err) {
       post(failure(err));
     }

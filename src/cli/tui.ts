@@ -11,6 +11,8 @@ import { GtopError } from '../errors.ts';
 import type { Snapshot } from '../runtime/goroutine.ts';
 import type { ProbeMode } from '../live/watcher.ts';
 import { ProbeFeedFromData } from '../model/probe.ts';
+import { NO_WAIT_EXTRAS, type WaitExtras, WaitModel } from '../model/waits.ts';
+import type { Frame } from '../runtime/goroutine.ts';
 import { SnapshotSource } from './snapshot-source.ts';
 
 export interface TuiOptions {
@@ -90,7 +92,17 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../../ui/App.tsx')]);
 
   const model = new LiveModel();
+  const waitModel = new WaitModel();
+  let waits: WaitExtras = NO_WAIT_EXTRAS;
+  let parkStack: { goid: number; frames: Frame[] | null; why: string | null } | null = null;
   let feed: ProbeFeedFromData | undefined;
+  // The worker answers one request at a time: a park-stack fetch waits for the snapshot in flight.
+  let busy: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(f: () => Promise<T>): Promise<T> => {
+    const next = busy.then(f, f);
+    busy = next.catch(() => {});
+    return next;
+  };
   // Why there are no probe figures; the probes attach while the first snapshot is taken.
   let noProbes: string | null = opts.probes === 'off' ? 'probes off' : 'attaching probes…';
   let snap: Snapshot | undefined;
@@ -118,18 +130,37 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
       paused = p;
       wakeUp();
     },
+    waits,
+    parkStack,
+    onStackOpen: (goid: number) => void fetchParkStack(goid),
   });
+
+  /** The stack view of `goid` opened: fetch its park-time stack (stacks are not sent with every snapshot). */
+  const fetchParkStack = async (goid: number): Promise<void> => {
+    if (opts.probes === 'off' || noProbes !== null) return;
+    try {
+      const frames = await exclusive(() => source.parkStack(goid));
+      if (stopped) return;
+      const why = frames !== null ? null : opts.probes === 'full' ? 'the probes did not see it park' : '--probes full captures one';
+      parkStack = { goid, frames, why };
+      ink.rerender(app());
+    } catch (err) {
+      // The refresh loop reports a lost target; a missing park stack is not worth an error.
+      if (!(err instanceof GtopError)) throw err;
+    }
+  };
 
   /** One refresh; false once the target is gone. */
   const refresh = async (): Promise<boolean> => {
     let gone = false;
     try {
-      const next = await source.snapshot();
+      const next = await exclusive(() => source.snapshot());
       if (stopped) return false;
       snap = next.snap;
       if (next.probe && feed) feed.set(next.probe);
       else if (next.probe) model.setFeed((feed = new ProbeFeedFromData(next.probe)));
       model.ingest(snap, proc(), Date.now(), next.analysis);
+      waits = waitModel.ingest(next.analysis, feed);
     } catch (err) {
       if (stopped) return false;
       if (!(err instanceof GtopError)) throw err;

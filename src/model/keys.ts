@@ -69,6 +69,7 @@ const LETTERS: Record<string, Command> = {
   s: { type: 'system' },
   c: { type: 'channels' },
   l: { type: 'leaks' },
+  f: { type: 'follow' },
   ' ': { type: 'pause' },
   '?': { type: 'help' },
   h: { type: 'help' },

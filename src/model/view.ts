@@ -27,6 +27,8 @@ export interface ViewState {
   /** The goroutine whose stack is open, and the stack view's scroll. */
   readonly stackGoid: number | null;
   readonly stackTop: number;
+  /** The view Esc returns to from the stack view (the wait view, after following an edge). */
+  readonly stackFrom: 'table' | 'channels';
   /** The channel (c) and leak-suspect (l) views: cursor, and the key of the entry opened with Enter. */
   readonly listCursor: number;
   readonly listOpen: string | null;
@@ -52,6 +54,8 @@ export type Action =
   | { type: 'help' }
   | { type: 'channels' }
   | { type: 'leaks' }
+  /** f in the wait view: open the stack of the goroutine at the other end of the entry's edge (who last woke a waiter). */
+  | { type: 'follow' }
   | { type: 'message'; text: string | null };
 
 export interface ViewContext {
@@ -65,6 +69,8 @@ export interface ViewContext {
   readonly stackPage: number;
   /** Keys of the entries of the open channel or leak-suspect view, in order. */
   readonly listKeys?: readonly string[];
+  /** Per entry of listKeys: the goroutine f follows to, or why there is none. */
+  readonly listFollow?: readonly (number | string)[];
 }
 
 export const initialView: ViewState = {
@@ -81,6 +87,7 @@ export const initialView: ViewState = {
   top: 0,
   stackGoid: null,
   stackTop: 0,
+  stackFrom: 'table',
   listCursor: 0,
   listOpen: null,
   message: null,
@@ -123,13 +130,14 @@ function enter(state: ViewState, ctx: ViewContext): ViewState {
   const cursor = resolveCursor(state, ctx.items);
   const it = ctx.items[cursor];
   if (it === undefined) return state;
-  if (it.kind === 'goroutine') return { ...state, mode: 'stack', stackGoid: it.row.id, stackTop: 0 };
+  if (it.kind === 'goroutine') return { ...state, mode: 'stack', stackGoid: it.row.id, stackTop: 0, stackFrom: 'table' };
   const expanded = new Set(state.expanded);
   if (!expanded.delete(it.group.key)) expanded.add(it.group.key);
   return { ...state, expanded, cursor, selected: itemKey(it) };
 }
 
 function back(state: ViewState): ViewState {
+  if (state.mode === 'stack' && state.stackFrom !== 'table') return { ...state, mode: state.stackFrom, stackFrom: 'table', message: null };
   if (state.mode !== 'table') return { ...state, mode: 'table', message: null };
   if (state.filter !== '') return { ...state, filter: '', draft: '', message: null };
   if (state.expanded.size > 0) return { ...state, expanded: new Set() };
@@ -172,6 +180,13 @@ function listAction(state: ViewState, a: Action, ctx: ViewContext): ViewState {
       if (key === undefined) return state;
       return { ...state, listCursor: at, listOpen: state.listOpen === key ? null : key };
     }
+    case 'follow': {
+      if (state.mode !== 'channels') return state;
+      const to = ctx.listFollow?.[at];
+      if (to === undefined) return state;
+      if (typeof to === 'string') return { ...state, listCursor: at, message: to };
+      return { ...state, listCursor: at, mode: 'stack', stackGoid: to, stackTop: 0, stackFrom: 'channels', message: null };
+    }
     default: return state;
   }
 }
@@ -179,7 +194,9 @@ function listAction(state: ViewState, a: Action, ctx: ViewContext): ViewState {
 /** c and l open their view, or close it when it is the one open. */
 function toggleList(state: ViewState, mode: 'channels' | 'leaks'): ViewState {
   if (state.mode === mode) return { ...state, mode: 'table' };
-  return { ...state, mode, listCursor: 0, listOpen: null };
+  // Back from a followed edge, the wait view keeps its place.
+  if (state.mode === 'stack' && state.stackFrom === mode) return { ...state, mode, stackFrom: 'table' };
+  return { ...state, mode, listCursor: 0, listOpen: null, stackFrom: 'table' };
 }
 
 function filterAction(state: ViewState, a: Action): ViewState {
