@@ -15,6 +15,7 @@ import type { Session } from '../session.ts';
 import { siteCostNs } from './costs.ts';
 import { Governor, type GovernorAction, type ProbeTotals } from './governor.ts';
 import { asBpfUnavailable, requireProbePrivileges } from './privileges.ts';
+import { LifecycleCounts } from './lifecycle.ts';
 import { ProbeSymbols, channelActivity } from './symbols.ts';
 
 export type ProbeMode = 'off' | 'light' | 'full';
@@ -54,10 +55,7 @@ export class LiveWatcher implements ProbeFeed {
   /** Monotonic ns since which each probe has been attached without a break; undefined while detached. */
   private readonly attachedSince = new Map<ProbeName, number | undefined>();
   private readonly changes: ProbeChange[] = [];
-  private readonly baseline: Set<number>;
-  private lastIds: Set<number>;
-  private readonly exited = new Set<number>();
-  private readonly created = new Set<number>();
+  private readonly lifecycle: LifecycleCounts;
   private readonly listeners = new Set<(evs: BpfEvent[]) => void>();
   private timer: NodeJS.Timeout | undefined;
   private lastPollAt = 0;
@@ -89,7 +87,7 @@ export class LiveWatcher implements ProbeFeed {
     for (const n of names) this.attachedSince.set(n, t);
     // The goroutines alive at the start: one of them exiting is not a creation.
     this.startNs = t;
-    this.baseline = this.lastIds = new Set(session.snapshot().goroutines.map((g) => g.id));
+    this.lifecycle = new LifecycleCounts(session.snapshot().goroutines.map((g) => g.id));
     if (this.probe) {
       this.gov = new Governor(names, Date.now(), { budgetPct: opts.budgetPct });
       this.probe.subscribe((evs) => this.onEvents(evs), { intervalMs: 20 });
@@ -107,8 +105,8 @@ export class LiveWatcher implements ProbeFeed {
   private onEvents(evs: BpfEvent[]): void {
     for (const e of evs) {
       if (e.ts < this.startNs) continue;
-      if (e.kind === 'exit') this.exited.add(e.goid);
-      else if (e.kind === 'create') this.created.add(e.goid);
+      if (e.kind === 'exit') this.lifecycle.onExit(e.goid);
+      else if (e.kind === 'create') this.lifecycle.onCreate(e.goid);
     }
     for (const l of this.listeners) l(evs);
   }
@@ -170,10 +168,7 @@ export class LiveWatcher implements ProbeFeed {
 
   /** Goroutines that vanished since the last snapshot exited; new ones were created. */
   noteSnapshot(snap: Snapshot): void {
-    const ids = new Set(snap.goroutines.map((g) => g.id));
-    for (const id of this.lastIds) if (!ids.has(id)) this.exited.add(id);
-    for (const id of ids) if (!this.baseline.has(id)) this.created.add(id);
-    this.lastIds = ids;
+    this.lifecycle.onSnapshot(new Set(snap.goroutines.map((g) => g.id)));
   }
 
   /** Throws what stopped the watch (target gone or exec'd), if anything did. */
@@ -200,10 +195,9 @@ export class LiveWatcher implements ProbeFeed {
   }
 
   totals(): { created: number; exited: number; createdExact: boolean; exitedExact: boolean } {
-    for (const id of this.exited) if (!this.baseline.has(id)) this.created.add(id);
     const drops = this.drops() === 0;
     const exitedExact = this.isExact('exit') && drops;
-    return { created: this.created.size, exited: this.exited.size, exitedExact, createdExact: (exitedExact || this.isExact('create')) && drops };
+    return { created: this.lifecycle.created, exited: this.lifecycle.exited, exitedExact, createdExact: (exitedExact || this.isExact('create')) && drops };
   }
 
   drops(): number {
