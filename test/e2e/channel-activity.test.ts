@@ -160,3 +160,28 @@ for (const tc of CASES) {
     w.check();
   });
 }
+
+for (const tc of CASES.filter((x) => x.minor === 19 || x.minor === 26)) {
+  test.serial(`go1.${tc.minor}: parkStack gives the park-time stack, frame for frame as the snapshot shows the wait`, async (t) => {
+    requireBpf();
+    const target = await start(t, tc);
+    const session = Session.open(target.pid);
+    const w = new LiveWatcher(session, { mode: 'light', budgetPct: 100, parkStacks: true });
+    t.teardown(() => w.close());
+    target.send(`stuck ${SENDERS}`);
+    await target.line(/^stuck addr=/);
+    const senders = session.snapshot().goroutines.filter((g) => g.waitReason === 'chan send');
+    t.is(senders.length, SENDERS);
+    for (const g of senders) {
+      const park = w.parkStack(g.id);
+      t.truthy(park, `goroutine ${g.id}`);
+      // The runtime's frames (gopark, chansend) are hidden in both, so the
+      // shown frames are the same return addresses: equal frame for frame.
+      t.deepEqual(park, g.frames, `goroutine ${g.id}`);
+    }
+    t.deepEqual(senders[0]!.frames.slice(0, 2).map((f) => [f.function, f.inlined]), [['main.put', true], ['main.produce', false]]);
+    t.log(JSON.stringify(w.parkStack(senders[0]!.id)));
+    const running = session.snapshot().goroutines.find((g) => g.status !== 'waiting');
+    if (running) t.is(w.parkStack(running.id), undefined, 'no park stack for a goroutine not parked');
+  });
+}

@@ -57,6 +57,17 @@ func newQueue() chan int {
 	return make(chan int, 3) // MAKE-SITE stuck
 }
 
+// produce → put (inlined) → chansend: a park-time stack with an inlined frame.
+//
+//go:noinline
+func produce(q chan int, v int) {
+	put(q, v)
+}
+
+func put(q chan int, v int) {
+	q <- v
+}
+
 func stuck(n int) {
 	q := newQueue()
 	keep = append(keep, q)
@@ -71,7 +82,7 @@ func stuck(n int) {
 		}
 	}()
 	for i := 0; i < n; i++ {
-		go func(v int) { q <- v }(i)
+		go func(v int) { produce(q, v) }(i)
 	}
 	waitFor(func(d string) bool { return strings.Count(d, "[chan send") >= n })
 	fmt.Printf("stuck addr=%p n=%d len=%d cap=%d\n", q, n, len(q), cap(q))
