@@ -2,8 +2,12 @@
 // as a share of one CPU, kept as a token bucket holding one second of budget
 // (so a burst — 300 goroutines exiting at once — is not "over budget", a
 // sustained rate is). Bucket empty → detach the hottest probes until the
-// rest fit the budget's rate. Detached probes are re-sampled briefly, with an exponential
-// back-off while they stay too hot, and kept when they fit again.
+// rest fit the budget's rate. A detached probe is re-sampled briefly and
+// judged by the rate it showed during the sample (not by the bucket, which
+// refilled while it was detached): over budget → detached again at once and
+// the next sample twice as far away; within → kept. Samples are spaced so
+// that they, including the kernel's detach latency, take at most half the
+// budget on average.
 // Pure: the caller feeds it cumulative per-probe cost and hit totals and
 // applies the returned actions.
 import type { ProbeName } from '../bpf/session.ts';
@@ -15,8 +19,14 @@ export interface ProbeTotals {
   costNs: number;
 }
 
-/** Measured: destroying a uprobe link takes the kernel 150–180 ms here (src/bpf/session.ts). */
-const DETACH_LATENCY_MS = 180;
+/**
+ * Measured (bench/overhead's ping-pong, ops per 10 ms): after bpf_link__destroy
+ * starts, the target keeps paying for its probe for ~230 ms, until the kernel
+ * removes the breakpoint, which it does only after an RCU grace period.
+ */
+export const DETACH_LATENCY_MS = 230;
+/** Share of the budget that re-samples of hot probes may take on average. */
+const SAMPLE_SHARE = 0.5;
 
 export interface GovernorAction { probe: ProbeName; attach: boolean; why: string }
 
@@ -44,6 +54,8 @@ export interface GovernorOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   sampleMs?: number;
+  /** How often the caller ticks (a sample lasts until the first tick after sampleMs). */
+  tickMs?: number;
 }
 
 export class Governor {
@@ -55,7 +67,7 @@ export class Governor {
   private readonly opts: Required<GovernorOptions>;
 
   constructor(names: readonly ProbeName[], nowMs: number, opts: GovernorOptions) {
-    this.opts = { minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, burstSeconds: 1, ...opts };
+    this.opts = { minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, tickMs: 50, burstSeconds: 1, ...opts };
     this.tokensNs = this.capacityNs();
     for (const n of names) {
       this.probes.set(n, { attached: true, hitsPerSec: 0, costNsPerSec: 0, last: { hits: 0, costNs: 0 }, nextSampleAt: 0, sampleUntil: 0, backoffMs: this.opts.minBackoffMs, detaches: 0, attachedMs: 0, attachedHits: 0 });
@@ -88,30 +100,44 @@ export class Governor {
     return actions.length > 0 ? actions : this.resample(nowMs);
   }
 
-  /** Detaches the hottest attached probes until the estimate fits the budget. */
+  /**
+   * Ends samples (a sampled probe whose rate is over budget goes at once; one
+   * that fits for the whole sample stays), then detaches the hottest attached
+   * probes while the bucket is empty and the estimate does not fit.
+   */
   private shed(nowMs: number): GovernorAction[] {
     const budget = this.budgetNsPerSec();
-    const attached = [...this.probes].filter(([, s]) => s.attached).sort((a, b) => b[1].costNsPerSec - a[1].costNsPerSec);
-    let sum = attached.reduce((a, [, s]) => a + s.costNsPerSec, 0);
     const out: GovernorAction[] = [];
+    const attached = [...this.probes].filter(([, s]) => s.attached).sort((a, b) => b[1].costNsPerSec - a[1].costNsPerSec);
     for (const [name, st] of attached) {
+      if (st.sampleUntil === 0) continue;
+      if (st.costNsPerSec > budget) out.push(this.detach(name, st, nowMs, true));
+      else if (nowMs >= st.sampleUntil) {
+        st.sampleUntil = 0;
+        st.backoffMs = this.opts.minBackoffMs;
+      }
+    }
+    let sum = attached.reduce((a, [, s]) => a + (s.attached ? s.costNsPerSec : 0), 0);
+    for (const [name, st] of attached) {
+      if (!st.attached) continue;
       if (this.tokensNs >= 0 || sum <= budget) break;
       sum -= st.costNsPerSec;
-      const sampling = st.sampleUntil > 0;
-      st.backoffMs = sampling ? Math.min(this.opts.maxBackoffMs, st.backoffMs * 2) : this.opts.minBackoffMs;
-      st.attached = false;
-      st.sampleUntil = 0;
-      // A re-sample of a hot probe costs its rate for the sample plus the
-      // kernel's detach latency; space samples so that they alone stay
-      // within the budget on average, not only by the back-off.
-      const sampleCostNs = st.costNsPerSec * ((this.opts.sampleMs + DETACH_LATENCY_MS) / 1000);
-      st.nextSampleAt = nowMs + Math.max(st.backoffMs, (sampleCostNs / budget) * 1000);
-      st.detaches++;
-      out.push({ probe: name, attach: false, why: `${fmtPct(st.costNsPerSec)} of a CPU at ${Math.round(st.hitsPerSec)} hits/s is over the ${this.opts.budgetPct}% budget` });
+      out.push(this.detach(name, st, nowMs, false));
     }
-    // A probe whose sample ended and still fits stays attached for good.
-    for (const [, st] of attached) if (st.attached && st.sampleUntil > 0 && nowMs >= st.sampleUntil) { st.sampleUntil = 0; st.backoffMs = this.opts.minBackoffMs; }
     return out;
+  }
+
+  private detach(name: ProbeName, st: ProbeState, nowMs: number, sampling: boolean): GovernorAction {
+    st.backoffMs = sampling ? Math.min(this.opts.maxBackoffMs, st.backoffMs * 2) : this.opts.minBackoffMs;
+    st.attached = false;
+    st.sampleUntil = 0;
+    // A re-sample of a hot probe costs its rate for the sample (rounded up
+    // to ticks) plus the kernel's detach latency; space samples so that they
+    // alone stay within their share of the budget, not only by the back-off.
+    const sampleCostNs = st.costNsPerSec * ((this.opts.sampleMs + this.opts.tickMs + DETACH_LATENCY_MS) / 1000);
+    st.nextSampleAt = nowMs + Math.max(st.backoffMs, (sampleCostNs / (this.budgetNsPerSec() * SAMPLE_SHARE)) * 1000);
+    st.detaches++;
+    return { probe: name, attach: false, why: `${fmtPct(st.costNsPerSec)} of a CPU at ${Math.round(st.hitsPerSec)} hits/s is over the ${this.opts.budgetPct}% budget` };
   }
 
   private budgetNsPerSec(): number {

@@ -25,22 +25,44 @@ test('a burst within one second of budget detaches nothing', (t) => {
   t.true(g.isAttached('exit'));
 });
 
-test('a detached probe is re-sampled no sooner than the budget pays for the sample, and kept when it fits', (t) => {
-  const g = new Governor(['park'], 0, { budgetPct: 1, minBackoffMs: 1000, sampleMs: 100 });
+test('a detached probe is re-sampled no sooner than half the budget pays for the sample, and kept when it fits', (t) => {
+  const g = new Governor(['park'], 0, { budgetPct: 1, minBackoffMs: 1000, sampleMs: 100, tickMs: 50 });
   // 400k hits/s × 2.5 µs = a whole CPU: detached.
   t.deepEqual(g.tick(50, totals({ park: 20_000 })).map((a) => a.attach), [false]);
-  // A sample costs that CPU for 100 ms plus 180 ms of detach latency = 280 ms:
-  // 28 s of a 1% budget. The 1 s back-off alone would allow it much sooner.
+  // A sample costs that CPU for 100 ms + a tick + 230 ms of detach latency =
+  // 380 ms: 76 s of half a 1% budget. The 1 s back-off alone would allow it much sooner.
   t.deepEqual(g.tick(1100, totals({ park: 20_000 })), [], 'back-off passed, budget not');
-  t.deepEqual(g.tick(28_000, totals({ park: 20_000 })), []);
-  t.deepEqual(g.tick(28_100, totals({ park: 20_000 })).map((a) => a.attach), [true], 're-sample');
+  t.deepEqual(g.tick(76_000, totals({ park: 20_000 })), []);
+  t.deepEqual(g.tick(76_100, totals({ park: 20_000 })).map((a) => a.attach), [true], 're-sample');
   // Still hot during the sample: detached again.
-  t.deepEqual(g.tick(28_150, totals({ park: 40_000 })).map((a) => a.attach), [false]);
-  t.deepEqual(g.tick(56_000, totals({ park: 40_000 })), [], 'the next sample is again 28 s of budget away');
-  t.deepEqual(g.tick(56_200, totals({ park: 40_000 })).map((a) => a.attach), [true]);
+  t.deepEqual(g.tick(76_150, totals({ park: 40_000 })).map((a) => a.attach), [false]);
+  t.deepEqual(g.tick(150_000, totals({ park: 40_000 })), [], 'the next sample is again 76 s of budget away');
+  t.deepEqual(g.tick(152_200, totals({ park: 40_000 })).map((a) => a.attach), [true]);
   // Quiet now: 10 hits in the sample, kept.
-  t.deepEqual(g.tick(56_300, totals({ park: 40_010 })), []);
-  t.deepEqual(g.tick(56_400, totals({ park: 40_010 })), []);
+  t.deepEqual(g.tick(152_300, totals({ park: 40_010 })), []);
+  t.deepEqual(g.tick(152_400, totals({ park: 40_010 })), []);
   t.true(g.isAttached('park'));
-  t.true(g.averagePct(56_400) > 0);
+  t.true(g.averagePct(152_400) > 0);
+});
+
+test('a sample over budget is detached at its first tick although the bucket refilled meanwhile, and backs off', (t) => {
+  const g = new Governor(['exit'], 0, { budgetPct: 1, minBackoffMs: 2000, sampleMs: 100, tickMs: 50 });
+  // 12k hits/s × 2.5 µs = 3% of a CPU: detached once the 10 ms bucket is empty.
+  let hits = 0;
+  let now = 0;
+  let first: number | undefined;
+  while (first === undefined && now < 5000) {
+    now += 50;
+    hits += 600;
+    if (g.tick(now, totals({ exit: hits })).some((a) => !a.attach)) first = now;
+  }
+  t.truthy(first, 'detached');
+  // Sampled after max(2 s, 3% × 380 ms / 0.5%) = 2.28 s; detached at its first tick, still 3%.
+  const sampledAt = first! + 2300;
+  t.deepEqual(g.tick(sampledAt, totals({ exit: hits })).map((a) => a.attach), [true]);
+  hits += 600;
+  t.deepEqual(g.tick(sampledAt + 50, totals({ exit: hits })).map((a) => a.attach), [false], 'not kept on a full bucket');
+  // The back-off doubled: no sample within the next 4 s.
+  for (let at = sampledAt + 100; at < sampledAt + 4000; at += 50) t.deepEqual(g.tick(at, totals({ exit: hits })), []);
+  t.deepEqual(g.tick(sampledAt + 4100, totals({ exit: hits })).map((a) => a.attach), [true]);
 });
