@@ -118,8 +118,9 @@ function lockModes(l: LockJSON): string {
 function deadlockDetails(dl: DeadlockJSON, d: WaitData, width: number, entry: number, out: ListLine[]): void {
   const elem = elemTypes(d.channels);
   for (const s of dl.path) {
-    // wakers: the goroutines of the cycle whose stacks reach the object, and no goroutine that can run does.
-    const by = s.wakers.length > 0 ? `; only the cycle's G${s.wakers.join(', G')} could wake it` : '';
+    // wakers: the goroutines of the cycle whose stacks reach the object (no goroutine that can run does); it cannot wake itself.
+    const others = s.wakers.filter((g) => g !== s.goroutine);
+    const by = others.length > 0 ? `; only the cycle's G${others.join(', G')} could wake it` : '';
     for (const t of wrap(`G${s.goroutine} waits on ${targetText(s.waitsOn, elem)}${by}`, width, '    ')) out.push({ text: t, kind: 'detail', entry });
   }
   out.push({ text: '    evidence:', kind: 'detail', entry });

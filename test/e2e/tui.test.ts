@@ -10,11 +10,11 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { SnapshotSource } from '../../src/cli/snapshot-source.ts';
 import { GtopError } from '../../src/errors.ts';
-import { buildFixture } from '../helpers/build.ts';
+import { GO_DIR, buildFixture } from '../helpers/build.ts';
 import { GTOP_BIN, runGtop } from '../helpers/gtop.ts';
 import { type OracleGoroutine, parseDump } from '../helpers/oracle.ts';
 import { PARKING_KINDS, firstMainFrame } from '../helpers/parking.ts';
-import { startFixture } from '../helpers/process.ts';
+import { httpGet, startFixture } from '../helpers/process.ts';
 import { toolchainByMinor } from '../helpers/toolchains.ts';
 
 const run = promisify(execFile);
@@ -271,13 +271,15 @@ test.serial('gtop -p PID in a terminal: c lists the channels goroutines wait on,
   await tmux.waitFor(/^\s+ID STATE\s+BLOCKED↓.*\n\s+\d+ /m, 'the table', 120_000);
 
   await tmux.keys('c');
-  let screen = await tmux.waitFor(/^CHANNEL\s+ELEMENT\s+LEN\/CAP\s+CLOSED\s+SEND\s+RECV\s+LONGEST BLOCKED/m, 'the channel view');
-  t.regex(screen, new RegExp(`^${send!.address}\\s+\\S+\\s+0/0\\s+3\\s+0\\s+~\\d+s`, 'm'), 'the senders\' channel with its 3 senders');
+  let screen = await tmux.waitFor(/^CHANNEL\s+MADE AT, OR TYPE\s+LEN\/CAP\s+CLOSED\s+SEND\s+RECV\s+LONGEST$/m, 'the channel view');
+  // Without probes, channels are labelled by their element type.
+  t.regex(screen, new RegExp(`^${send!.address}\\s+chan \\S+\\s+0/0\\s+3\\s+0\\s+~\\d+s`, 'm'), 'the senders\' channel with its 3 senders');
   const recv = channels.find((c) => c.receivers.length > 0)!;
-  t.regex(screen, new RegExp(`^${recv.address}\\s+\\S+\\s+\\d+/\\d+\\s+(?:closed\\s+)?\\d+\\s+${recv.receivers.length}\\s`, 'm'), 'a channel with its receivers');
+  t.regex(screen, new RegExp(`^${recv.address}\\s+chan .*\\s+\\d+/\\d+\\s+(?:closed\\s+)?\\d+\\s+${recv.receivers.length}\\s`, 'm'), 'a channel with its receivers');
   // Enter on the first channel (most waiters) lists its goroutines.
   await tmux.keys('Enter');
   screen = await tmux.waitFor(/^\s+(?:send|recv)(?: \(select\))?\s+goroutine \d+\s+chan /m, 'the waiting goroutines');
+  t.regex(screen, /^\s+chan \S+/m, 'the open channel\'s type');
   t.regex(screen, new RegExp(`goroutine ${(channels[0]!.senders[0] as { goroutine: number } | undefined)?.goroutine ?? channels[0]!.receivers[0]!.goroutine}\\s`));
 
   await tmux.keys('l');
@@ -285,6 +287,103 @@ test.serial('gtop -p PID in a terminal: c lists the channels goroutines wait on,
   t.regex(screen, /^(?:no leak suspects|\S+: \d+ blocked on )/m);
   await tmux.keys('Escape');
   await tmux.waitFor(/^\s+ID STATE/m, 'the table again');
+  await tmux.keys('q');
+  await tmux.waitFor(/^GTOP_EXIT=0$/m, 'gtop to exit');
+});
+
+test.serial('gtop -p PID in a terminal: a proven deadlock is flagged over the table and on its rows; c shows its path and the locks', async (t) => {
+  const fx = await startFixture(await buildFixture('waits', toolchainByMinor(26), { stripped: false, pie: true }), [], { t });
+  const objects = JSON.parse(await httpGet(`${fx.url}/objects`)) as Record<string, string>;
+  // Which goroutines are the program's channel deadlock (main.deadFirst, main.deadSecond); the program serves no dump.
+  const res = await runGtop(['-p', String(fx.pid), '--once', '--json', '--probes', 'off']);
+  t.is(res.code, 0, res.stderr);
+  const gs = (JSON.parse(res.stdout) as { goroutines: { id: number; frames: { function: string }[] }[] }).goroutines;
+  const idOf = (fn: string): number => gs.find((g) => g.frames.some((f) => f.function === fn))!.id;
+  // The cycle's walk starts at the lower goid.
+  const [first, second] = [idOf('main.deadFirst'), idOf('main.deadSecond')].sort((a, b) => a - b) as [number, number];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gtop-tui-'));
+  const tmux = new Tmux();
+  t.teardown(async () => {
+    await tmux.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await tmux.start(dir, `env GTOP_FROM_SOURCE=1 NO_COLOR=1 ${process.execPath} ${GTOP_BIN} -p ${fx.pid} --probes off; echo GTOP_EXIT=$?; sleep 600`);
+
+  // The banner over the table once the proof has run, and ! on the cycle's rows.
+  let screen = await tmux.waitFor(/^DEADLOCK: G\d+ (?:⇄|→) G\d+.* via .*c: path and evidence$/m, 'the deadlock banner', 120_000);
+  const lines = screen.split('\n');
+  t.regex(lines[5]!, /^\s+ID STATE/, 'the banner sits between the header and the table');
+  for (const id of [first, second]) t.regex(screen, new RegExp(`^\\s+!${id} chan receive\\s`, 'm'), `goroutine ${id} marked`);
+  t.regex(screen, /^\s+\d+ select\s+/m, 'main.selectThree, which a sender could still wake, is not marked');
+
+  // c: the cycle, named by its goroutines and channels; the mutex with its 3 contenders.
+  await tmux.keys('c');
+  const cycle = new RegExp(`^DEADLOCK: G${first} ⇄ G${second} via (?:chan int ${objects['deadA']} / chan int ${objects['deadB']}|chan int ${objects['deadB']} / chan int ${objects['deadA']})$`, 'm');
+  screen = await tmux.waitFor(cycle, 'the channel deadlock in the wait view');
+  t.regex(screen, /^WAITS {2}\d+ deadlocks? · \d+ channels · \d+ locks with waiters/m);
+  t.regex(screen, /^LOCK\s+KIND\s+WAITING\s+MODES\s+LONGEST$/m);
+  t.regex(screen, new RegExp(`^${objects['mutex']}\\s+sync\\.Mutex\\s+3\\s+3 lock\\s+~\\d+s$`, 'm'), 'the contended mutex');
+  t.regex(screen, new RegExp(`^${objects['waitgroup']}\\s+sync\\.WaitGroup\\s+3\\s+3 wait\\s`, 'm'));
+
+  // Enter on the cycle: its path and the proof's evidence.
+  const at = screen.split('\n').filter((l) => /^DEADLOCK: /.test(l)).findIndex((l) => cycle.test(l));
+  for (let i = 0; i < at; i++) await tmux.keys('Down');
+  await tmux.keys('Enter');
+  screen = await tmux.waitFor(new RegExp(`^\\s+G${first} waits on chan int 0x[0-9a-f]+; only the cycle's G${second} could wake it$`, 'm'), 'the cycle\'s path');
+  t.regex(screen, new RegExp(`^\\s+G${second} waits on chan int 0x[0-9a-f]+; only the cycle's G${first} could wake it$`, 'm'));
+  t.regex(screen, /^\s+evidence:$/m);
+  t.regex(screen, new RegExp(`^\\s+goroutine ${first} is blocked \\(chan receive\\)`, 'm'));
+
+  await tmux.keys('q');
+  await tmux.waitFor(/^GTOP_EXIT=0$/m, 'gtop to exit');
+});
+
+test.serial('gtop -p PID --probes full in a terminal: a channel made while it watches, by its make site, its activity and last hand-off; f follows it; the park-time stack', async (t) => {
+  const fx = await startFixture(await buildFixture('handoff', toolchainByMinor(26), { stripped: false, pie: false }), [], { t });
+  const source = readFileSync(path.join(GO_DIR, 'handoff', 'main.go'), 'utf8').split('\n');
+  const makeLine = source.findIndex((l) => l.includes('// the make site the probes see')) + 1;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gtop-tui-'));
+  const tmux = new Tmux();
+  t.teardown(async () => {
+    await tmux.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await tmux.start(dir, `env GTOP_FROM_SOURCE=1 NO_COLOR=1 ${process.execPath} ${GTOP_BIN} -p ${fx.pid} --probes full; echo GTOP_EXIT=$?; sleep 600`);
+  await tmux.waitFor(/│ probes: uprobes full: .*makechan/, 'the probes attached', 120_000);
+  // Only now is the channel made: the makechan probe sees it.
+  const started = JSON.parse(await httpGet(`${fx.url}/start`)) as { relay: string; receiver: number };
+
+  await tmux.keys('c');
+  const entry = new RegExp(`^${started.relay}\\s+main\\.startRelay main\\.go:${makeLine}\\s+0/0\\s+[1-3]\\s+0\\s`, 'm');
+  let screen = await tmux.waitFor(entry, 'the relay labelled by its make site');
+  // What the probes saw: sends, receives (≥ when not probed throughout), wakes, the last receive by the receiver.
+  screen = await tmux.waitFor(new RegExp(`^\\s+≥?[\\d,]+ sends · ≥?[\\d,]+ recvs · [\\d,]+ wakes? · last send G\\d+ \\S+ ago · last recv G${started.receiver} \\S+ ago$`, 'm'), 'the relay\'s activity');
+
+  // Enter: where it was made, its senders, and the last hand-off: the receiver woke a sender.
+  await tmux.keys('Enter');
+  screen = await tmux.waitFor(new RegExp(`^\\s+last hand-off: G${started.receiver} woke G\\d+ \\S+ ago {2}\\(f: follow to G${started.receiver}\\)$`, 'm'), 'the last hand-off');
+  t.regex(screen, new RegExp(`^\\s+chan int, made by G\\d+ at main\\.startRelay \\S+/handoff/main\\.go:${makeLine} `, 'm'));
+  t.regex(screen, /^\s+send\s+goroutine \d+\s+chan send\s+.*main\.sender main\.go:\d+$/m);
+
+  // f follows the edge to the receiver's stack; Esc comes back to the wait view.
+  await tmux.keys('f');
+  screen = await tmux.waitFor(new RegExp(`^goroutine ${started.receiver} \\[`, 'm'), 'the receiver\'s stack');
+  t.regex(screen, /^main\.receiver\(\)$/m);
+  await tmux.keys('Escape');
+  await tmux.waitFor(entry, 'the wait view again');
+
+  // A sender's stack view: the stack the probes captured when it parked, below its current stack.
+  await tmux.keys('Escape');
+  await tmux.waitFor(/^\s+ID STATE/m, 'the table');
+  await tmux.keys('/');
+  await tmux.waitFor(/^\/\s*$/m, 'the filter prompt');
+  await tmux.type('^main\\.sender$');
+  await tmux.keys('Enter');
+  await tmux.waitFor(/filter \/\^main\\\.sender\$\/ 3 shown/, 'the senders');
+  await tmux.keys('Enter');
+  screen = await tmux.waitFor(/^parked at \(stack the probes captured when it parked\):\n(?:.*\n)*main\.sender\(\)$/m, 'the park-time stack');
+  t.regex(screen, /^goroutine \d+ \[/m);
+
   await tmux.keys('q');
   await tmux.waitFor(/^GTOP_EXIT=0$/m, 'gtop to exit');
 });

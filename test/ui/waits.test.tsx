@@ -176,7 +176,7 @@ const LOCKS: LockJSON[] = [
 const DEADLOCK: DeadlockJSON = {
   goroutines: [20, 21],
   path: [
-    { goroutine: 20, waitsOn: { kind: 'channel', address: '0xc000100000', op: 'receive' }, wakers: [21] },
+    { goroutine: 20, waitsOn: { kind: 'channel', address: '0xc000100000', op: 'receive' }, wakers: [20, 21] },
     { goroutine: 21, waitsOn: { kind: 'mutex', address: '0xc000300000', mode: 'lock' }, wakers: [20] },
   ],
   evidence: ['goroutine 20 is blocked (chan receive) on chan main.job 0xc000100000', 'no other goroutine and no global variable reaches these objects: conservative heap mark from 30 goroutine stacks (40 KiB)'],
