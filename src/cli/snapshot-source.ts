@@ -3,7 +3,8 @@
 // was (or, for a bug, as an Error with the worker's stack).
 import { Worker } from 'node:worker_threads';
 import { GtopError } from '../errors.ts';
-import type { Frame, Snapshot } from '../runtime/goroutine.ts';
+import { CompactSnapshot, StackTable } from '../runtime/compact.ts';
+import type { Frame } from '../runtime/goroutine.ts';
 import type { ProbeFeedData } from '../model/probe.ts';
 import type { WaitAnalysis, WorkerReply, WorkerRequest, WorkerSetup } from './snapshot-worker.ts';
 
@@ -33,6 +34,8 @@ export class SnapshotSource {
   private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
   private dead: Error | undefined;
   private closed = false;
+  /** The stacks the worker has sent, as long as snapshots use them. */
+  private readonly stacks = new StackTable();
   private probesReady: (why: string | null) => void = () => {};
   /** Resolves once the probes are attached (null) or could not be (why not). */
   readonly probes: Promise<string | null>;
@@ -66,14 +69,14 @@ export class SnapshotSource {
   }
 
   /** A snapshot, what the probes say about its goroutines (null without probes), and its wait analysis (null when skipped). */
-  async snapshot(): Promise<{ snap: Snapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }> {
+  async snapshot(): Promise<{ snap: CompactSnapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }> {
     if (this.closed) throw new Error('snapshot source is closed');
     const reply = this.next();
     this.worker.postMessage({ type: 'snapshot' } satisfies WorkerRequest);
     const r = await reply;
     if (r.type === 'error') throw rebuild(r);
     if (r.type !== 'snapshot') throw new Error(`snapshot worker: unexpected ${r.type}`);
-    return { snap: r.snap, probe: r.probe, analysis: r.analysis };
+    return { snap: CompactSnapshot.decode(r.snap, this.stacks), probe: r.probe, analysis: r.analysis };
   }
 
   /** The stack `goid` had when the probes saw it park; null without one. One request at a time, as snapshot(). */

@@ -2,8 +2,8 @@
 // goroutines takes about a second of CPU, which on the main thread would
 // leave the keys unanswered that long. With probes (src/live's LiveWatcher,
 // which needs the Session) it answers, with each snapshot, when each of its
-// goroutines parked. Snapshots travel back by structured clone, which keeps
-// shared stacks shared.
+// goroutines parked. Snapshots travel back in columns (runtime/compact.ts):
+// typed arrays, per-message tables, and each stack only once.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   type ChannelJSON, type DeadlockJSON, LeakTracker, type LeakSuspectJSON, type LockJSON,
@@ -15,6 +15,7 @@ import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
 import type { ChannelActivity, ParkRecord, ProbeFeedData } from '../model/probe.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
+import { SnapshotEncoder, type WireSnapshot } from '../runtime/compact.ts';
 
 export interface WorkerSetup {
   pid: number;
@@ -34,7 +35,7 @@ export type WorkerReply =
   | { type: 'opened'; comm: string; startTime: number }
   /** Probes attached, or probeError says why not although asked for (the view goes on with snapshots). */
   | { type: 'ready'; probeError: string | null }
-  | { type: 'snapshot'; snap: Snapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }
+  | { type: 'snapshot'; snap: WireSnapshot; probe: ProbeFeedData | null; analysis: WaitAnalysis | null }
   /** null: no probes, or they did not capture one for that goroutine. */
   | { type: 'parkStack'; goid: number; frames: Frame[] | null }
   /** kind null: not a GtopError, i.e. a bug (its stack is kept). */
@@ -150,15 +151,21 @@ function parkStack(goid: number): WorkerReply {
   return { type: 'parkStack', goid, frames: frames ? [...frames] : null };
 }
 
+/** Remembers which stacks the main thread holds. */
+const encoder = new SnapshotEncoder();
+
 function snapshot(): WorkerReply {
   if (session === undefined) throw new GtopError('internal', 'the session did not open');
   watcher?.update();
   const snap = session.snapshot();
   const analysis = analyse(session, snap);
-  if (watcher === undefined) return { type: 'snapshot', snap, probe: null, analysis };
-  watcher.noteSnapshot(snap);
-  watcher.check();
-  return { type: 'snapshot', snap, probe: probeData(watcher, snap), analysis };
+  let probe: ProbeFeedData | null = null;
+  if (watcher !== undefined) {
+    watcher.noteSnapshot(snap);
+    watcher.check();
+    probe = probeData(watcher, snap);
+  }
+  return { type: 'snapshot', snap: encoder.encode(snap), probe, analysis };
 }
 
 // Requests wait until the session and probes are set up (or failed to be).

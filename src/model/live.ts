@@ -4,9 +4,10 @@
 // wait (same status, wait reason and top frame), or the runtime's own
 // minutes when larger. Created/exited rates come from goid sets.
 import type { ChannelJSON, LeakSuspectJSON } from '../analysis/json.ts';
-import type { Frame, Goroutine, Snapshot } from '../runtime/goroutine.ts';
+import { CompactSnapshot } from '../runtime/compact.ts';
+import { type Frame, STATUS_NAMES, type Snapshot } from '../runtime/goroutine.ts';
 import type { ProbeFeed } from './probe.ts';
-import { type GoroutineRow, isBlockedStatus, stateOf, topUserFrame } from './rows.ts';
+import { type GoroutineRow, type RowColumns, SnapshotRow, isBlockedStatus, topUserFrame } from './rows.ts';
 
 export interface ProcessInfo {
   pid: number;
@@ -66,21 +67,18 @@ export interface ModelView {
   parkStack(goid: number): readonly Frame[] | null;
 }
 
-interface Seen {
-  status: string;
-  reason: string | null;
-  top: Frame | null;
-  /** Time of the snapshot that first showed this wait, ms. */
-  since: number;
-  /** The last ingest that saw this goroutine. */
-  gen: number;
+/** The previous snapshot, for what carries over: since when each goroutine waits as it does. */
+interface Previous {
+  snap: CompactSnapshot;
+  /** Time (ms) of the snapshot that first showed each goroutine's current wait. */
+  since: Float64Array;
 }
 
 const HISTORY = 600;
 
 export class LiveModel {
   private feed: ProbeFeed | undefined;
-  private readonly seen = new Map<number, Seen>();
+  private previous: Previous | undefined;
   private history: number[] = [];
   private prev: { at: number; counters: { created: number; exited: number } | null } | undefined;
   private generation = 0;
@@ -101,35 +99,38 @@ export class LiveModel {
     this.prev = undefined; // rates restart: counters and goid sets do not mix
   }
 
-  /** Folds in a snapshot taken at `nowMs` (wall clock, ms); without `waits`, the previous analysis stays. */
-  ingest(snap: Snapshot, proc: ProcessInfo, nowMs: number, waits?: WaitInfo | null): ModelView {
+  /**
+   * Folds in a snapshot taken at `nowMs` (wall clock, ms); without `waits`,
+   * the previous analysis stays. A plain Snapshot is first put in columns
+   * (snapshots from the worker already are).
+   */
+  ingest(plain: Snapshot, proc: ProcessInfo, nowMs: number, waits?: WaitInfo | null): ModelView {
     this.feed?.update();
     if (waits) this.waits = waits;
+    const snap = CompactSnapshot.from(plain);
+    const n = snap.length;
     const gen = ++this.generation;
     const parkStacks = new Map<number, readonly Frame[]>();
-    const rows: GoroutineRow[] = new Array(snap.goroutines.length);
-    let fresh = 0;
+    const cols: RowColumns = { snap, blockedMs: new Float64Array(n).fill(NaN), blockedExact: new Uint8Array(n), channel: new Float64Array(n).fill(NaN) };
+    const since = new Float64Array(n);
+    const { fresh, gone } = this.carryOver(snap, since, nowMs);
+    const rows: GoroutineRow[] = new Array(n);
     let system = 0;
-    const counts = new Map<string, number>();
-    for (let i = 0; i < snap.goroutines.length; i++) {
-      const g = snap.goroutines[i]!;
-      if (!this.seen.has(g.id)) fresh++;
-      rows[i] = this.row(g, gen, nowMs, snap.module, parkStacks);
-      if (g.system) system++;
-      else counts.set(g.status, (counts.get(g.status) ?? 0) + 1);
+    const counts = new Array<number>(STATUS_NAMES.length).fill(0);
+    for (let i = 0; i < n; i++) {
+      rows[i] = new SnapshotRow(cols, i);
+      this.blocked(snap, i, cols, since[i]!, nowMs, parkStacks);
+      if (snap.system(i)) system++;
+      else counts[snap.statusIndex(i)]!++;
     }
-    let gone = 0;
-    for (const [id, s] of this.seen) {
-      if (s.gen !== gen) {
-        this.seen.delete(id);
-        gone++;
-      }
-    }
+    this.previous = { snap, since };
     const { created, exited } = this.rates(fresh, gone, nowMs);
-    const total = snap.goroutines.length - system;
+    const total = n - system;
     this.history.push(total);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     const feed = this.feed;
+    const byStatus: StatusCount[] = [];
+    counts.forEach((count, k) => count > 0 && byStatus.push({ status: STATUS_NAMES[k]!, count }));
     this.last = {
       generation: gen,
       process: proc,
@@ -140,7 +141,7 @@ export class LiveModel {
       rows,
       total,
       system,
-      byStatus: [...counts].map(([status, count]) => ({ status, count })).sort((a, b) => b.count - a.count || (a.status < b.status ? -1 : 1)),
+      byStatus: byStatus.sort((a, b) => b.count - a.count || (a.status < b.status ? -1 : 1)),
       history: [...this.history],
       createdPerSec: created,
       exitedPerSec: exited,
@@ -162,45 +163,46 @@ export class LiveModel {
     return this.last;
   }
 
-  // One object literal per row, always with the same fields in the same
-  // order: spreads would build 100k rows in V8's slow dictionary mode.
-  private row(g: Goroutine, gen: number, nowMs: number, module: string | null, parkStacks: Map<number, readonly Frame[]>): GoroutineRow {
-    const location = topUserFrame(g.frames, module);
-    const seen = this.track(g, location, gen, nowMs);
-    let blockedMs: number | null = null;
-    let blockedExact = false;
-    let channel: number | null = null;
-    if (isBlockedStatus(g.status)) {
-      const park = this.feed?.park(g.id);
-      if (park !== undefined && park.reason === g.waitReason) {
-        if (park.parkStack) parkStacks.set(g.id, park.parkStack);
-        blockedMs = Math.max(0, (this.feed!.nowNs() - park.parkedAtNs) / 1e6);
-        blockedExact = true;
-        channel = park.channel ?? null;
-      } else {
-        blockedMs = Math.max(nowMs - seen.since, g.waitMinutes !== null ? g.waitMinutes * 60_000 : 0);
-      }
+  /** Blocked time (exact from a probe, else a lower bound from snapshots), and the channel a probe saw. */
+  private blocked(snap: CompactSnapshot, i: number, cols: RowColumns, since: number, nowMs: number, parkStacks: Map<number, readonly Frame[]>): void {
+    if (!isBlockedStatus(snap.status(i))) return;
+    const id = snap.id(i);
+    const park = this.feed?.park(id);
+    if (park !== undefined && park.reason === snap.waitReason(i)) {
+      if (park.parkStack) parkStacks.set(id, park.parkStack);
+      cols.blockedMs[i] = Math.max(0, (this.feed!.nowNs() - park.parkedAtNs) / 1e6);
+      cols.blockedExact[i] = 1;
+      if (park.channel !== undefined) cols.channel[i] = park.channel;
+    } else {
+      const minutes = snap.waitMinutes(i);
+      cols.blockedMs[i] = Math.max(nowMs - since, minutes !== null ? minutes * 60_000 : 0);
     }
-    return { g, id: g.id, state: stateOf(g), blockedMs, blockedExact, location, creator: g.createdBy, channel };
   }
 
-  /** The goroutine's current wait, carried over when unchanged since the last snapshot. */
-  private track(g: Goroutine, top: Frame | null, gen: number, nowMs: number): Seen {
-    const s = this.seen.get(g.id);
-    if (s === undefined) {
-      const fresh: Seen = { status: g.status, reason: g.waitReason, top, since: nowMs, gen };
-      this.seen.set(g.id, fresh);
-      return fresh;
+  /**
+   * Since when each goroutine waits as it does now (same status, wait reason
+   * and top frame as in the previous snapshot: carried over; else now), by a
+   * merge on goid (both snapshots are in goid order); counts new and gone goids.
+   */
+  private carryOver(snap: CompactSnapshot, since: Float64Array, nowMs: number): { fresh: number; gone: number } {
+    const prev = this.previous;
+    const n = snap.length;
+    if (prev === undefined) {
+      since.fill(nowMs);
+      return { fresh: n, gone: 0 };
     }
-    // Frames are shared objects, but compare by content: the symbolizer may have reset its cache.
-    if (s.status !== g.status || s.reason !== g.waitReason || s.top?.function !== top?.function || s.top?.line !== top?.line) {
-      s.status = g.status;
-      s.reason = g.waitReason;
-      s.since = nowMs;
+    const p = prev.snap;
+    let j = 0;
+    let matched = 0;
+    for (let i = 0; i < n; i++) {
+      const id = snap.id(i);
+      while (j < p.length && p.id(j) < id) j++;
+      if (j < p.length && p.id(j) === id) {
+        matched++;
+        since[i] = sameWait(snap, i, p, j) ? prev.since[j]! : nowMs;
+      } else since[i] = nowMs;
     }
-    s.top = top;
-    s.gen = gen;
-    return s;
+    return { fresh: n - matched, gone: p.length - matched };
   }
 
   private rates(fresh: number, gone: number, nowMs: number): { created: number | null; exited: number | null } {
@@ -212,4 +214,15 @@ export class LiveModel {
     if (counters && prev.counters) return { created: (counters.created - prev.counters.created) / secs, exited: (counters.exited - prev.counters.exited) / secs };
     return { created: fresh / secs, exited: gone / secs };
   }
+}
+
+/** Frames are shared per stack, but compared by content: a stack's interned id may have changed. */
+function sameWait(a: CompactSnapshot, i: number, b: CompactSnapshot, j: number): boolean {
+  if (a.statusIndex(i) !== b.statusIndex(j) || a.waitReason(i) !== b.waitReason(j)) return false;
+  const fa = a.frames(i);
+  const fb = b.frames(j);
+  if (fa === fb) return true;
+  const ta = topUserFrame(fa, a.module);
+  const tb = topUserFrame(fb, b.module);
+  return ta?.function === tb?.function && ta?.line === tb?.line;
 }

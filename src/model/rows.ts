@@ -2,7 +2,8 @@
 // computed once per snapshot. Stacks are shared between goroutines parked at
 // the same place (the symbolizer caches them), so everything derived from a
 // stack is cached per frames array.
-import type { CreatedBy, Frame, Goroutine } from '../runtime/goroutine.ts';
+import type { CompactSnapshot } from '../runtime/compact.ts';
+import type { CreatedBy, Frame, Goroutine, GoroutineStatus } from '../runtime/goroutine.ts';
 
 export interface GoroutineRow {
   readonly g: Goroutine;
@@ -18,6 +19,55 @@ export interface GoroutineRow {
   readonly creator: CreatedBy | null;
   /** The channel it waits on, when a probe saw it. */
   readonly channel: number | null;
+}
+
+/** What the model computed for each goroutine of one snapshot, by its index there. */
+export interface RowColumns {
+  readonly snap: CompactSnapshot;
+  /** NaN: not blocked. */
+  readonly blockedMs: Float64Array;
+  readonly blockedExact: Uint8Array;
+  /** NaN: no channel known. */
+  readonly channel: Float64Array;
+}
+
+/**
+ * A row that is also its goroutine (`g` is itself): two fields, every
+ * column read from the snapshot's cells on access, so 100k rows cost a few
+ * MB rather than 100k Goroutine objects with their own strings.
+ */
+export class SnapshotRow implements GoroutineRow, Goroutine {
+  constructor(private readonly cols: RowColumns, readonly index: number) {}
+
+  get g(): Goroutine { return this; }
+  get id(): number { return this.cols.snap.id(this.index); }
+  get state(): string { return stateOf(this); }
+  get blockedMs(): number | null { const b = this.cols.blockedMs[this.index]!; return Number.isNaN(b) ? null : b; }
+  get blockedExact(): boolean { return this.cols.blockedExact[this.index] === 1; }
+  get location(): Frame | null { return topUserFrame(this.frames, this.cols.snap.module); }
+  get creator(): CreatedBy | null { return this.cols.snap.createdBy(this.index); }
+  get channel(): number | null { const c = this.cols.channel[this.index]!; return Number.isNaN(c) ? null : c; }
+
+  get status(): GoroutineStatus { return this.cols.snap.status(this.index); }
+  get rawStatus(): number { return this.cols.snap.rawStatus(this.index); }
+  get waitReason(): string | null { return this.cols.snap.waitReason(this.index); }
+  get waitMinutes(): number | null { return this.cols.snap.waitMinutes(this.index); }
+  get lockedToThread(): boolean { return this.cols.snap.lockedToThread(this.index); }
+  get system(): boolean { return this.cols.snap.system(this.index); }
+  /** Shared with every goroutine of the same stack: do not modify. */
+  get frames(): Frame[] { return this.cols.snap.frames(this.index) as Frame[]; }
+  get stackError(): string | null { return this.cols.snap.stackError(this.index); }
+  get framesElided(): boolean { return this.cols.snap.framesElided(this.index); }
+  get createdBy(): CreatedBy | null { return this.cols.snap.createdBy(this.index); }
+  get parentId(): number | null { return this.cols.snap.parentId(this.index); }
+  get labels(): Record<string, string> { return this.cols.snap.labels(this.index); }
+  get startFunction(): string | null { return this.cols.snap.startFunction(this.index); }
+  get gAddr(): number { return this.cols.snap.gAddr(this.index); }
+
+  /** The plain fields, for JSON and spreads (getters are not own properties). */
+  toJSON(): Goroutine & { state: string; blockedMs: number | null; blockedExact: boolean; channel: number | null } {
+    return { ...this.cols.snap.goroutine(this.index), state: this.state, blockedMs: this.blockedMs, blockedExact: this.blockedExact, channel: this.channel };
+  }
 }
 
 /** Statuses in which a goroutine is blocked rather than running or ready to run. */

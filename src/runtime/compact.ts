@@ -1,0 +1,239 @@
+// A snapshot in columns, for the TUI: the worker that takes snapshots sends
+// this instead of 100k Goroutine objects (which a structured clone would
+// copy field by field, strings included, into a second isolate), and the
+// main thread reads rows straight from it. Per goroutine it holds a few
+// typed-array cells; strings, creators and labels are per-message tables;
+// stacks are interned across messages and sent only when new. Goroutines are
+// ordered by goid, so two snapshots can be compared by a merge.
+import { type CreatedBy, type Frame, type Goroutine, type GoroutineStatus, type Snapshot, STATUS_NAMES } from './goroutine.ts';
+
+const FLAG_LOCKED = 1;
+const FLAG_SYSTEM = 2;
+const FLAG_ELIDED = 4;
+const NONE = -1;
+const NO_LABELS: Record<string, string> = Object.freeze({});
+const NO_FRAMES: readonly Frame[] = Object.freeze([]);
+
+/** What crosses from the worker (structured clone: typed arrays are copied as one block each). */
+export interface WireSnapshot {
+  readonly pid: number;
+  readonly exe: string;
+  readonly goVersion: string;
+  readonly module: string | null;
+  readonly takenAt: Date;
+  readonly durationMs: number;
+  readonly reads: number;
+  readonly unreadable: number;
+  readonly id: Float64Array;
+  readonly gAddr: Float64Array;
+  /** NaN: none. */
+  readonly parentId: Float64Array;
+  readonly rawStatus: Uint32Array;
+  /** Index in STATUS_NAMES. */
+  readonly status: Uint8Array;
+  readonly flags: Uint8Array;
+  /** -1: none (null). */
+  readonly waitMinutes: Int32Array;
+  /** Indexes in `strings`; -1: null. */
+  readonly waitReason: Int32Array;
+  readonly stackError: Int32Array;
+  readonly startFunction: Int32Array;
+  /** Index in `creators`; -1: null. */
+  readonly createdBy: Int32Array;
+  /** Index in `labelSets`; -1: no labels. */
+  readonly labels: Int32Array;
+  /** Index in `stackIds` (this message's stacks). */
+  readonly stack: Uint32Array;
+  readonly strings: readonly string[];
+  readonly creators: readonly CreatedBy[];
+  readonly labelSets: readonly Record<string, string>[];
+  /** The interned ids of the stacks this message uses (id 0: no frames). */
+  readonly stackIds: Uint32Array;
+  /** Frames of the ids the receiver has not been sent yet. */
+  readonly newStacks: readonly (readonly [number, readonly Frame[]])[];
+}
+
+/** Table of per-message values, indexed in order of first use. */
+class Table<K, V = K> {
+  readonly values: V[] = [];
+  private readonly index = new Map<K, number>();
+  of(key: K, value: () => V): number {
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(value());
+      this.index.set(key, i);
+    }
+    return i;
+  }
+}
+
+/**
+ * The sending side: interns stacks by identity (the symbolizer shares one
+ * frames array per distinct stack) and remembers which ids the receiver
+ * holds, so each stack crosses once while it stays in use.
+ */
+export class SnapshotEncoder {
+  private readonly ids = new WeakMap<readonly Frame[], number>();
+  private nextId = 1;
+  /** Ids the receiver holds: those of the last message (it drops the others). */
+  private sent = new Set<number>();
+
+  encode(snap: Snapshot): WireSnapshot {
+    const gs = snap.goroutines;
+    const n = gs.length;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => gs[a]!.id - gs[b]!.id);
+    const w = {
+      id: new Float64Array(n), gAddr: new Float64Array(n), parentId: new Float64Array(n), rawStatus: new Uint32Array(n),
+      status: new Uint8Array(n), flags: new Uint8Array(n), waitMinutes: new Int32Array(n), waitReason: new Int32Array(n),
+      stackError: new Int32Array(n), startFunction: new Int32Array(n), createdBy: new Int32Array(n), labels: new Int32Array(n), stack: new Uint32Array(n),
+    };
+    const strings = new Table<string>();
+    const str = (s: string | null): number => (s === null ? NONE : strings.of(s, () => s));
+    const creators = new Table<CreatedBy>();
+    const labelSets = new Table<string, Record<string, string>>();
+    const stacks = new Table<number>();
+    const newStacks: [number, readonly Frame[]][] = [];
+    const sent = new Set<number>();
+    for (let k = 0; k < n; k++) {
+      const g = gs[order[k]!]!;
+      w.id[k] = g.id;
+      w.gAddr[k] = g.gAddr;
+      w.parentId[k] = g.parentId ?? NaN;
+      w.rawStatus[k] = g.rawStatus;
+      w.status[k] = Math.max(0, STATUS_NAMES.indexOf(g.status));
+      w.flags[k] = (g.lockedToThread ? FLAG_LOCKED : 0) | (g.system ? FLAG_SYSTEM : 0) | (g.framesElided ? FLAG_ELIDED : 0);
+      w.waitMinutes[k] = g.waitMinutes ?? NONE;
+      w.waitReason[k] = str(g.waitReason);
+      w.stackError[k] = str(g.stackError);
+      w.startFunction[k] = str(g.startFunction);
+      w.createdBy[k] = g.createdBy === null ? NONE : creators.of(g.createdBy, () => g.createdBy!);
+      w.labels[k] = labelsIndex(g.labels, labelSets);
+      const id = this.stackId(g.frames);
+      w.stack[k] = stacks.of(id, () => id);
+      if (!sent.has(id)) {
+        sent.add(id);
+        if (id !== 0 && !this.sent.has(id)) newStacks.push([id, g.frames]);
+      }
+    }
+    this.sent = sent;
+    return {
+      pid: snap.pid, exe: snap.exe, goVersion: snap.goVersion, module: snap.module, takenAt: snap.takenAt,
+      durationMs: snap.durationMs, reads: snap.reads, unreadable: snap.unreadable, ...w,
+      strings: strings.values, creators: creators.values, labelSets: labelSets.values,
+      stackIds: Uint32Array.from(stacks.values), newStacks,
+    };
+  }
+
+  private stackId(frames: readonly Frame[]): number {
+    if (frames.length === 0) return 0;
+    let id = this.ids.get(frames);
+    if (id === undefined) this.ids.set(frames, (id = this.nextId++));
+    return id;
+  }
+}
+
+function labelsIndex(labels: Record<string, string>, table: Table<string, Record<string, string>>): number {
+  let empty = true;
+  for (const _ in labels) {
+    empty = false;
+    break;
+  }
+  return empty ? NONE : table.of(JSON.stringify(labels), () => labels);
+}
+
+/** The receiving side's stacks by interned id: those of the last message. */
+export class StackTable {
+  private byId = new Map<number, readonly Frame[]>();
+
+  /** The frames of each of the message's stacks, in its order; forgets stacks it no longer uses. */
+  apply(w: WireSnapshot): (readonly Frame[])[] {
+    const added = new Map(w.newStacks);
+    const next = new Map<number, readonly Frame[]>();
+    const out: (readonly Frame[])[] = new Array(w.stackIds.length);
+    for (let i = 0; i < w.stackIds.length; i++) {
+      const id = w.stackIds[i]!;
+      const frames = id === 0 ? NO_FRAMES : (added.get(id) ?? this.byId.get(id));
+      if (frames === undefined) throw new Error(`snapshot: stack ${id} was never sent`);
+      next.set(id, frames);
+      out[i] = frames;
+    }
+    this.byId = next;
+    return out;
+  }
+}
+
+/**
+ * A Snapshot read from columns. `goroutines` builds every Goroutine object
+ * on each access (for the dump, and callers that want the plain shape);
+ * the model reads the cells by index instead.
+ */
+export class CompactSnapshot implements Snapshot {
+  readonly pid: number;
+  readonly exe: string;
+  readonly goVersion: string;
+  readonly module: string | null;
+  readonly takenAt: Date;
+  readonly durationMs: number;
+  readonly reads: number;
+  readonly unreadable: number;
+  readonly length: number;
+
+  constructor(readonly wire: WireSnapshot, private readonly stacks: readonly (readonly Frame[])[]) {
+    this.pid = wire.pid;
+    this.exe = wire.exe;
+    this.goVersion = wire.goVersion;
+    this.module = wire.module;
+    this.takenAt = wire.takenAt;
+    this.durationMs = wire.durationMs;
+    this.reads = wire.reads;
+    this.unreadable = wire.unreadable;
+    this.length = wire.id.length;
+  }
+
+  /** A plain snapshot in compact form (tests, benches, --once callers of the model). */
+  static from(snap: Snapshot): CompactSnapshot {
+    if (snap instanceof CompactSnapshot) return snap;
+    return CompactSnapshot.decode(new SnapshotEncoder().encode(snap), new StackTable());
+  }
+
+  static decode(w: WireSnapshot, table: StackTable): CompactSnapshot {
+    return new CompactSnapshot(w, table.apply(w));
+  }
+
+  get goroutines(): Goroutine[] {
+    const out: Goroutine[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.goroutine(i);
+    return out;
+  }
+
+  goroutine(i: number): Goroutine {
+    return {
+      id: this.id(i), status: this.status(i), rawStatus: this.rawStatus(i), waitReason: this.waitReason(i), waitMinutes: this.waitMinutes(i),
+      lockedToThread: this.lockedToThread(i), system: this.system(i), frames: this.frames(i) as Frame[], stackError: this.stackError(i),
+      framesElided: this.framesElided(i), createdBy: this.createdBy(i), parentId: this.parentId(i), labels: this.labels(i),
+      startFunction: this.startFunction(i), gAddr: this.gAddr(i),
+    };
+  }
+
+  id(i: number): number { return this.wire.id[i]!; }
+  gAddr(i: number): number { return this.wire.gAddr[i]!; }
+  parentId(i: number): number | null { const p = this.wire.parentId[i]!; return Number.isNaN(p) ? null : p; }
+  rawStatus(i: number): number { return this.wire.rawStatus[i]!; }
+  status(i: number): GoroutineStatus { return STATUS_NAMES[this.wire.status[i]!]!; }
+  statusIndex(i: number): number { return this.wire.status[i]!; }
+  lockedToThread(i: number): boolean { return (this.wire.flags[i]! & FLAG_LOCKED) !== 0; }
+  system(i: number): boolean { return (this.wire.flags[i]! & FLAG_SYSTEM) !== 0; }
+  framesElided(i: number): boolean { return (this.wire.flags[i]! & FLAG_ELIDED) !== 0; }
+  waitMinutes(i: number): number | null { const m = this.wire.waitMinutes[i]!; return m === NONE ? null : m; }
+  waitReason(i: number): string | null { return this.str(this.wire.waitReason[i]!); }
+  stackError(i: number): string | null { return this.str(this.wire.stackError[i]!); }
+  startFunction(i: number): string | null { return this.str(this.wire.startFunction[i]!); }
+  createdBy(i: number): CreatedBy | null { const c = this.wire.createdBy[i]!; return c === NONE ? null : this.wire.creators[c]!; }
+  labels(i: number): Record<string, string> { const l = this.wire.labels[i]!; return l === NONE ? NO_LABELS : this.wire.labelSets[l]!; }
+  frames(i: number): readonly Frame[] { return this.stacks[this.wire.stack[i]!]!; }
+
+  private str(k: number): string | null {
+    return k === NONE ? null : this.wire.strings[k]!;
+  }
+}
