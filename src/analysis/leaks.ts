@@ -52,7 +52,8 @@ export interface LeakTrackerOptions {
 
 const MAX_DEPARTED_RATIO = 0.05;
 
-interface SiteSample { count: number; goids: Set<number> }
+/** goids: only the latest sample keeps them (a window of 60 sets of 100k goids would be ~150 MB). */
+interface SiteSample { count: number; goids: Set<number> | null }
 interface Sample { t: number; sites: Map<string, SiteSample> }
 interface Tracked { site: string; signature: string; firstSeen: number; blockedMs: number | null; reason: string; fn: string; targets: string[] }
 interface ChanState { key: string; movedAt: number[] }
@@ -95,7 +96,7 @@ export class LeakTracker {
       let s = sites.get(key);
       if (!s) sites.set(key, (s = { count: 0, goids: new Set() }));
       s.count++;
-      s.goids.add(g.id);
+      s.goids!.add(g.id);
     }
     for (const [goid, tr] of this.tracked) {
       if (seen.has(goid)) continue;
@@ -103,6 +104,8 @@ export class LeakTracker {
       this.tracked.delete(goid);
     }
     if (waits) this.noteChannels(waits, t);
+    const before = this.samples[this.samples.length - 1];
+    if (before) for (const s of before.sites.values()) s.goids = null;
     this.samples.push({ t, sites });
     while (this.samples.length > this.opts.window) this.samples.shift();
     const oldest = this.samples[0]!.t;
@@ -158,7 +161,7 @@ export class LeakTracker {
       const rises = series.slice(1).filter((p, i) => p.c >= series[i]!.c).length;
       if (growth < this.opts.minGrowth || rises < (n - 1) * 0.8) continue;
       const departed = this.departures.get(key)?.length ?? 0;
-      const goids = [...now.goids];
+      const goids = [...now.goids!];
       const members = goids.map((g) => this.tracked.get(g)!);
       // A few departures are tolerated (a goroutine woken by shutdown or a
       // rare reply); a site whose goroutines come and go is not leaking.
