@@ -143,12 +143,9 @@ function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
   return { mode: w.mode, nowNs: w.nowNs(), parks, counters: w.counters(), overhead: w.overhead(), channels };
 }
 
-/** LiveWatcher.parkStack arrives with the probe side's park-stack work; until then there is none. */
-type WithParkStack = { parkStack?: (goid: number) => readonly Frame[] | undefined };
-
+/** One goroutine's park-time stack, asked for by an open stack view (--probes full records them). */
 function parkStack(goid: number): WorkerReply {
-  const frames = (watcher as WithParkStack | undefined)?.parkStack?.(goid);
-  return { type: 'parkStack', goid, frames: frames ? [...frames] : null };
+  return { type: 'parkStack', goid, frames: watcher?.parkStack(goid) ?? null };
 }
 
 /** Remembers which stacks the main thread holds. */
