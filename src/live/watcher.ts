@@ -87,11 +87,21 @@ export class LiveWatcher implements ProbeFeed {
     }
     const t = nowNs();
     for (const n of names) this.attachedSince.set(n, t);
+    // The governor's books start at the attach, and it rules once the
+    // baseline snapshot (tens of ms to seconds) is taken: a probe too hot for
+    // the budget goes then, not a tick later and not judged by a rate
+    // inflated by the snapshot's time.
+    this.gov = this.probe ? new Governor(names, Date.now(), { budgetPct: opts.budgetPct, tickMs: opts.tickMs ?? 50 }) : undefined;
     // The goroutines alive at the start: one of them exiting is not a creation.
     this.startNs = t;
     this.lifecycle = new LifecycleCounts(session.snapshot().goroutines.map((g) => g.id));
-    if (this.probe) {
-      this.gov = new Governor(names, Date.now(), { budgetPct: opts.budgetPct });
+    if (this.probe && this.gov) {
+      try {
+        this.govern(this.probe, this.gov);
+      } catch (err) {
+        this.probe.close();
+        throw err;
+      }
       this.probe.subscribe((evs) => this.onEvents(evs), { intervalMs: 20 });
     }
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 50);
