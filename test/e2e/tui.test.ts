@@ -438,3 +438,39 @@ test.serial('the snapshot worker with probes: park times for the snapshot\'s gor
   await source.close();
   t.deepEqual(holders(`/proc/${fx.pid}/mem`), []);
 });
+
+test.serial('the snapshot worker\'s wait analysis: locks and proven deadlocks; with probes, the analysed channels\' activity and a park-time stack on request', async (t) => {
+  const waits = await startFixture(await buildFixture('waits', toolchainByMinor(26), { stripped: true, pie: true }), [], { t });
+  const objects = JSON.parse(await httpGet(`${waits.url}/objects`)) as Record<string, string>;
+  let { source } = await SnapshotSource.open({ pid: waits.pid, probes: 'off', budgetPct: 1 });
+  t.teardown(() => source.close());
+  const { analysis } = await source.snapshot();
+  t.truthy(analysis, 'a small target is analysed at every refresh');
+  t.true(analysis!.deadlocksChecked);
+  t.like(analysis!.locks.find((l) => l.address === objects['mutex']), { kind: 'mutex' });
+  t.is(analysis!.locks.find((l) => l.address === objects['mutex'])!.waiters.length, 3);
+  const chanCycle = analysis!.deadlocks.find((d) => d.path.some((s) => s.waitsOn.address === objects['deadA']));
+  t.truthy(chanCycle, JSON.stringify(analysis!.deadlocks.map((d) => d.path.map((s) => s.waitsOn.address))));
+  t.is(chanCycle!.goroutines.length, 2);
+  t.is(await source.parkStack(chanCycle!.goroutines[0]!), null, 'no probes, no park-time stack');
+  await source.close();
+
+  const fx = await startFixture(await buildFixture('handoff', toolchainByMinor(26), { stripped: false, pie: true }), [], { t });
+  ({ source } = await SnapshotSource.open({ pid: fx.pid, probes: 'full', budgetPct: 5 }));
+  t.is(await source.probes, null, 'probes attach (run as root)');
+  const started = JSON.parse(await httpGet(`${fx.url}/start`)) as { relay: string; receiver: number };
+  let activity;
+  let frames = null;
+  // Until the relay is analysed and a sender caught parked (each is woken every 300 ms).
+  for (let i = 0; i < 50 && (activity === undefined || frames === null); i++) {
+    const { probe } = await source.snapshot();
+    activity = probe!.channels.find(([addr]) => addr === Number(started.relay))?.[1];
+    const sender = activity?.lastWake?.woken;
+    if (sender !== undefined) frames = await source.parkStack(sender);
+    await sleep(100);
+  }
+  t.like(activity?.made, { function: 'main.startRelay' });
+  t.is(activity?.lastWake?.waker, started.receiver, 'the receiver hands off to the senders');
+  t.true(frames !== null && frames.some((f) => f.function === 'main.sender'), JSON.stringify(frames));
+  await source.close();
+});
