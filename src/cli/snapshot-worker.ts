@@ -95,9 +95,10 @@ function analyse(s: Session, snap: Snapshot): WaitAnalysis | null {
   try {
     const graph = readWaits(s, snap);
     tracker.add(snap, graph, prove(s, snap, graph));
-    analysedChannels = graph.channels.map((c) => c.addr);
+    const channels = channelsToJSON(graph);
+    analysedChannels = channels.slice(0, ACTIVITY_LIMIT).map((c) => Number(c.address));
     return {
-      channels: channelsToJSON(graph), leakSuspects: leakSuspectsToJSON(tracker.suspects()), locks: locksToJSON(graph),
+      channels, leakSuspects: leakSuspectsToJSON(tracker.suspects()), locks: locksToJSON(graph),
       deadlocks: proof?.deadlocks ?? [], deadlocksChecked: proof?.checked ?? false,
     };
   } catch (err) {
@@ -128,6 +129,8 @@ async function open(): Promise<void> {
 /** The channels of the last analysis: refreshes that skip the analysis still report their activity. */
 let analysedChannels: number[] = [];
 
+/** One map lookup (a syscall) per channel and refresh: activity for the channels with the most waiters only. */
+const ACTIVITY_LIMIT = 5_000;
 function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
   const parks: (readonly [number, ParkRecord])[] = [];
   for (const g of snap.goroutines) {
