@@ -131,6 +131,7 @@ let analysedChannels: number[] = [];
 
 /** One map lookup (a syscall) per channel and refresh: activity for the channels with the most waiters only. */
 const ACTIVITY_LIMIT = 5_000;
+
 function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
   const parks: (readonly [number, ParkRecord])[] = [];
   for (const g of snap.goroutines) {
