@@ -111,13 +111,14 @@ export function App(p: AppProps) {
   const stack = useStackRow(rows, state.mode === 'stack' ? state.stackGoid : null);
   const fetched = stack.row && p.parkStack?.goid === stack.row.id ? p.parkStack : null;
   const lines = useMemo(() => {
-    if (!stack.row) return [];
+    // Followed to a goroutine that has already exited (or not yet been seen).
+    if (!stack.row) return state.stackGoid === null ? [] : [{ text: `goroutine ${state.stackGoid}: not in the latest snapshot (it has exited)`, kind: 'title' as const }];
     const id = stack.row.id;
     const park = fetched?.frames ?? p.view?.parkStack(id) ?? null;
     const cycle = data.deadlocked.get(id);
     const deadlock = cycle === undefined ? null : data.deadlocks[cycle]?.goroutines.filter((g) => g !== id) ?? null;
     return stackLines(stack.row, park, stack.exited, { parkWhy: park === null ? fetched?.why ?? null : null, deadlockWith: deadlock });
-  }, [stack.row, stack.exited, p.view, fetched, data]);
+  }, [stack.row, stack.exited, p.view, fetched, data, state.stackGoid]);
 
   const lists = useLists(data, state.mode, p.view?.leakSuspects ?? [], rows);
   const listCursor = Math.max(0, Math.min(state.listCursor, lists.keys.length - 1));

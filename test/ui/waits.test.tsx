@@ -276,3 +276,12 @@ test.serial('no park-time stack: says why (e.g. --probes full captures one); ano
   await press(r, KEY.enter);
   t.false(r.lines().some((l) => l.startsWith('parked at')), r.lastFrame());
 });
+
+test.serial('f to a waker that is no longer in the snapshot says so', async (t) => {
+  const gone: ChannelActivity = { ...ACTIVITY, lastWake: { atNs: NOW - 1e9, waker: 9999, woken: 100 } };
+  const r = mount(withWaits(), { waits: probed({ '0xc000100000': gone }) });
+  await press(r, 'c', 'f');
+  t.true(r.lines().some((l) => l === 'goroutine 9999: not in the latest snapshot (it has exited)'), r.lastFrame());
+  await press(r, KEY.esc);
+  t.true(r.lines().some((l) => l.startsWith('WAITS')), 'back in the wait view');
+});
