@@ -16,6 +16,7 @@ import type { ChannelActivity, ParkRecord, ProbeFeedData } from '../model/probe.
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
 import { SnapshotEncoder, type WireSnapshot } from '../runtime/compact.ts';
+import { collectGarbage } from './heap.ts';
 
 export interface WorkerSetup {
   pid: number;
@@ -166,6 +167,8 @@ function snapshot(): WorkerReply {
     watcher.check();
     probe = probeData(watcher, snap);
   }
+  // After the reply is posted, while the main thread renders it.
+  setImmediate(collectGarbage);
   return { type: 'snapshot', snap: encoder.encode(snap), probe, analysis };
 }
 

@@ -54,21 +54,20 @@ export function takeSnapshot(ctx: SnapshotContext): Snapshot {
   // Everything is read in address order so each cache chunk is read once per
   // pass whatever the cache size (allgs order scatters across the heap).
   const byAddr = gptrs.map((_, i) => i).sort((a, b) => gptrs[a]! - gptrs[b]!);
-  const first: (RawG | undefined)[] = new Array(gptrs.length);
-  for (const i of byAddr) first[i] = readG(ctx, gptrs[i]!);
-  const byStack = first.map((_, i) => i).sort((a, b) => (first[a]?.stackLo ?? 0) - (first[b]?.stackLo ?? 0));
-  const built: (Goroutine | undefined)[] = new Array(first.length);
-  for (const i of byStack) {
-    const raw = first[i];
-    built[i] = raw ? buildGoroutine(ctx, tools, raw, nowNs) : undefined;
-  }
+  // The first reads are kept as columns, not 100k RawG objects (~350 bytes
+  // each with their boxed doubles, garbage in the old generation afterwards).
+  const first = new FirstReads(gptrs.length);
+  for (const i of byAddr) first.set(i, readG(ctx, gptrs[i]!));
+  const byStack = gptrs.map((_, i) => i).sort((a, b) => first.stackLo(a) - first.stackLo(b));
+  const built: (Goroutine | undefined)[] = new Array(gptrs.length);
+  for (const i of byStack) built[i] = first.has(i) ? buildGoroutine(ctx, tools, first.get(i), nowNs) : undefined;
 
   // Second pass on fresh memory: anything that moved is read again on its own.
   invalidate(ctx);
   let unreadable = 0;
   const goroutines: Goroutine[] = [];
   const stable: boolean[] = new Array(gptrs.length);
-  for (const i of byAddr) stable[i] = first[i] !== undefined && unchanged(ctx, gptrs[i]!, first[i]!);
+  for (const i of byAddr) stable[i] = first.has(i) && unchanged(ctx, gptrs[i]!, first.get(i));
   for (let i = 0; i < gptrs.length; i++) {
     let g = built[i];
     if (!stable[i]) {
@@ -94,6 +93,51 @@ export function takeSnapshot(ctx: SnapshotContext): Snapshot {
     unreadable,
     goroutines,
   };
+}
+
+const FIELDS = 18;
+
+/** RawGs by index in one Float64Array; get() fills one reused RawG (valid until the next get). */
+class FirstReads {
+  private readonly v: Float64Array;
+  private readonly present: Uint8Array;
+  private readonly raw: RawG = {
+    addr: 0, stackLo: 0, stackHi: 0, schedSp: 0, schedPc: 0, schedBp: 0, syscallsp: 0, syscallpc: 0, status: 0,
+    goid: 0, waitsince: 0, waitreason: 0, lockedm: 0, parentGoid: 0, gopc: 0, startpc: 0, waiting: 0, labels: 0,
+  };
+
+  constructor(n: number) {
+    this.v = new Float64Array(n * FIELDS);
+    this.present = new Uint8Array(n);
+  }
+
+  has(i: number): boolean {
+    return this.present[i] === 1;
+  }
+
+  stackLo(i: number): number {
+    return this.v[i * FIELDS + 1]!;
+  }
+
+  set(i: number, r: RawG | undefined): void {
+    if (r === undefined) return;
+    this.present[i] = 1;
+    const v = this.v;
+    const o = i * FIELDS;
+    v[o] = r.addr; v[o + 1] = r.stackLo; v[o + 2] = r.stackHi; v[o + 3] = r.schedSp; v[o + 4] = r.schedPc; v[o + 5] = r.schedBp;
+    v[o + 6] = r.syscallsp; v[o + 7] = r.syscallpc; v[o + 8] = r.status; v[o + 9] = r.goid; v[o + 10] = r.waitsince; v[o + 11] = r.waitreason;
+    v[o + 12] = r.lockedm; v[o + 13] = r.parentGoid; v[o + 14] = r.gopc; v[o + 15] = r.startpc; v[o + 16] = r.waiting; v[o + 17] = r.labels;
+  }
+
+  get(i: number): RawG {
+    const v = this.v;
+    const o = i * FIELDS;
+    const r = this.raw;
+    r.addr = v[o]!; r.stackLo = v[o + 1]!; r.stackHi = v[o + 2]!; r.schedSp = v[o + 3]!; r.schedPc = v[o + 4]!; r.schedBp = v[o + 5]!;
+    r.syscallsp = v[o + 6]!; r.syscallpc = v[o + 7]!; r.status = v[o + 8]!; r.goid = v[o + 9]!; r.waitsince = v[o + 10]!; r.waitreason = v[o + 11]!;
+    r.lockedm = v[o + 12]!; r.parentGoid = v[o + 13]!; r.gopc = v[o + 14]!; r.startpc = v[o + 15]!; r.waiting = v[o + 16]!; r.labels = v[o + 17]!;
+    return r;
+  }
 }
 
 /** allglen first, then allgptr (the runtime stores them in the other order), then check allgptr did not move. */
