@@ -86,10 +86,10 @@ static __always_inline void bump(void *map, __u32 key)
 		*v += 1;
 }
 
-/* Counts the hit of this probe site; the bpf_cookie is the site index. */
+/* Counts the hit of this probe site (the bpf_cookie's low bits). */
 static __always_inline __u16 hit_site(struct pt_regs *ctx)
 {
-	__u64 site = bpf_get_attach_cookie(ctx);
+	__u64 site = bpf_get_attach_cookie(ctx) & GTOP_COOKIE_SITE_MASK;
 
 	if (site >= GTOP_MAX_SITES)
 		site = GTOP_MAX_SITES - 1;
@@ -105,6 +105,40 @@ static __always_inline __u64 read_u64(__u64 addr)
 		bump(&counters, GTOP_CNT_READ_ERRORS);
 		return 0;
 	}
+	return v;
+}
+
+/* struct pt_regs up to and including rsp, in 8-byte words. */
+#define GTOP_REGS_WORDS (__builtin_offsetof(struct pt_regs, rsp) / 8 + 1)
+
+/*
+ * A general register by its byte offset in struct pt_regs. Copied out first
+ * and indexed on the stack: a switch of ctx->reg loads is merged by clang
+ * into one load through a computed ctx pointer, which the verifier rejects
+ * ("dereference of modified ctx ptr").
+ */
+static __always_inline __u64 reg_at(struct pt_regs *ctx, __u32 off)
+{
+	__u64 regs[GTOP_REGS_WORDS];
+
+	__u64 i = off / 8;
+
+	__builtin_memcpy(regs, ctx, sizeof(regs));
+	/* Opaque to clang, so the bound check below stays one the verifier can follow. */
+	asm volatile("" : "+r"(i));
+	if (i >= GTOP_REGS_WORDS)
+		i = __builtin_offsetof(struct pt_regs, rax) / 8;
+	return regs[i];
+}
+
+/* The value the cookie locates (GTOP_COOKIE_*): a register or a slot it points into. */
+static __always_inline __u64 cookie_value(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 v = reg_at(ctx, (__u32)(cookie >> GTOP_COOKIE_REG_SHIFT) & 0xff);
+
+	if (cookie & GTOP_COOKIE_DEREF)
+		v = read_u64(v + (__s64)(__s32)(cookie >> GTOP_COOKIE_DISP_SHIFT));
 	return v;
 }
 
@@ -261,12 +295,16 @@ int gtop_ready(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Each RET of runtime.newproc1: runs on g0; AX = the new g. */
+/*
+ * runtime.newproc1 returned the new g: on g0 (systemstack), at a site in one
+ * of its callers (e.g. newproc.func1's CALL runqput, new g in BX) or at its
+ * RET (AX); the cookie says where the g is.
+ */
 SEC("uprobe")
 int gtop_create(struct pt_regs *ctx)
 {
 	__u16 site = hit_site(ctx);
-	__u64 newg = ctx->rax, goid = goid_of(newg), ts = bpf_ktime_get_ns();
+	__u64 newg = cookie_value(ctx), goid = goid_of(newg), ts = bpf_ktime_get_ns();
 	struct gtop_gstate st = {};
 	struct gtop_create_event *e;
 

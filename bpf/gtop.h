@@ -11,8 +11,19 @@
 
 #include <linux/types.h>
 
-/* Probe sites per session; the bpf_cookie of a link is its site index. */
+/* Probe sites per session. */
 #define GTOP_MAX_SITES 64
+/*
+ * bpf_cookie of every link: bits 0-15 the site index (site_hits, an event's
+ * `site`). For gtop_create, whose value's place differs per site, also where
+ * the new g is: bits 16-23 a register as its byte offset in struct pt_regs;
+ * with GTOP_COOKIE_DEREF the value is the 8 bytes at that register plus the
+ * signed 32-bit displacement in bits 32-63 (a stack slot).
+ */
+#define GTOP_COOKIE_SITE_MASK 0xffffULL
+#define GTOP_COOKIE_REG_SHIFT 16
+#define GTOP_COOKIE_DEREF (1ULL << 24)
+#define GTOP_COOKIE_DISP_SHIFT 32
 /* log2 buckets of the histograms (ns; bucket i holds [2^i, 2^(i+1))). */
 #define GTOP_HIST_SLOTS 64
 /* waitReason is a uint8 in every Go version. */
@@ -72,7 +83,7 @@ struct gtop_ready_event {
 	__u64 parked_ns;/* time since its park event, 0 when not seen parking */
 };
 
-/* runtime.newproc1 RET: goid = the new goroutine (AX). */
+/* runtime.newproc1's result, in a caller or at its RET: goid = the new goroutine. */
 struct gtop_create_event {
 	struct gtop_event_header h;
 	__u64 parent;   /* goid of g0.m.curg, the creator */

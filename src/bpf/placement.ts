@@ -30,6 +30,12 @@ export type Emulation = 'nop' | 'jmp' | 'jcc' | 'call' | 'push';
  */
 export type FrameState = 'established' | 'entry-push' | 'incomplete';
 
+/** Where a site's program finds the value it reads: a register, or the 8 bytes at [reg + disp] when disp is set. */
+export interface ValueLocation {
+  readonly reg: Reg;
+  readonly disp?: number;
+}
+
 export interface ProbeSite {
   /** Link-time virtual address of the probed instruction. */
   readonly vaddr: number;
@@ -39,6 +45,10 @@ export interface ProbeSite {
   readonly bytes: string;
   readonly emulation: Emulation | undefined;
   readonly frame: FrameState;
+  /** For a site reading a result in a caller (result-sites.ts): where the value is. */
+  readonly value?: ValueLocation;
+  /** The function the site is in, when not the placement's own (a caller). */
+  readonly func?: string;
 }
 
 export interface Placement {

@@ -14,19 +14,26 @@ import {
 } from './events.ts';
 import { type BpfLink, type BpfMap, type BpfObject, type BpfProgram, type LogSink, checkInt, checkPtr, libbpf, logMark, setLogSink } from './libbpf.ts';
 import { lookup, readPercpuU64Array, u32Key, u64Key } from './maps.ts';
-import { type Placement, type ProbeSite, type Reg, placeEntryProbe, placeReturnProbes } from './placement.ts';
+import { PF_X, PT_LOAD } from '../binary/elf.ts';
+import { type Placement, type ProbeSite, type Reg, type ValueLocation, placeEntryProbe, placeReturnProbes } from './placement.ts';
+import { type CallerCode, findCallSites, placeResultProbes } from './result-sites.ts';
 import { RingBuffer } from './ringbuf.ts';
 
 /** The event kinds, plus the channel-operation probes that only update the chan_stats map. */
 export type ProbeName = EventKind | 'chansend' | 'chanrecv' | 'closechan';
 
-interface ProbeSpec { name: ProbeName; func: string; program: string; kind: 'entry' | 'return'; needs: readonly Reg[] }
+/**
+ * 'entry': a value available at entry; 'return': the result, on every RET;
+ * 'result': the result, read in the callers where an emulated instruction
+ * sees it (result-sites.ts), falling back to 'return'.
+ */
+interface ProbeSpec { name: ProbeName; func: string; program: string; kind: 'entry' | 'return' | 'result'; needs: readonly Reg[] }
 
 /** What each program reads where (go-runtime.md §4.2); `needs` = registers read at an entry probe. */
 export const PROBES: readonly ProbeSpec[] = [
   { name: 'park', func: 'runtime.gopark', program: 'gtop_park', kind: 'entry', needs: ['r14', 'rbx', 'rcx'] },
   { name: 'ready', func: 'runtime.ready', program: 'gtop_ready', kind: 'entry', needs: ['rax', 'r14'] },
-  { name: 'create', func: 'runtime.newproc1', program: 'gtop_create', kind: 'return', needs: [] },
+  { name: 'create', func: 'runtime.newproc1', program: 'gtop_create', kind: 'result', needs: [] },
   { name: 'exit', func: 'runtime.goexit1', program: 'gtop_exit', kind: 'entry', needs: ['r14'] },
   { name: 'makechan', func: 'runtime.makechan', program: 'gtop_makechan', kind: 'return', needs: [] },
   { name: 'chansend', func: 'runtime.chansend', program: 'gtop_chansend', kind: 'entry', needs: ['rax', 'r14'] },
@@ -52,6 +59,8 @@ export interface AttachTarget {
   offsets: RuntimeOffsets;
   /** Link-time [entry, end) of a function by name (Pclntab.funcByName fits; works stripped). */
   findFunction(name: string): { entry: number; end: number } | undefined;
+  /** The function containing a link-time pc (Pclntab.funcForPC fits). */
+  functionAt(pc: number): { name: string; entry: number; end: number } | undefined;
 }
 
 export interface SessionOptions {
@@ -170,15 +179,35 @@ export class ProbeSession {
       const code = target.elf.readVaddr(fn.entry, fn.end - fn.entry);
       const p: Placement = spec.kind === 'entry'
         ? placeEntryProbe(spec.func, code, fn.entry, spec.needs, this.opts.placement === 'entry')
-        : placeReturnProbes(spec.func, code, fn.entry);
+        : spec.kind === 'result' && this.opts.placement !== 'entry'
+          ? this.placeInCallers(target, spec.func, fn.entry, code)
+          : spec.kind === 'result' ? resultAtRets(spec.func, code, fn.entry) : placeReturnProbes(spec.func, code, fn.entry);
       for (const site of p.sites) {
         const fileOffset = target.elf.vaddrToOffset(site.vaddr);
         if (fileOffset === undefined) throw new GtopError('bad-binary', `${spec.func}+0x${site.offset.toString(16)} is not in a loadable segment`);
         if (out.length >= MAX_SITES) throw new GtopError('internal', `more than ${MAX_SITES} probe sites`);
-        out.push({ ...site, index: out.length, probe: spec.name, func: spec.func, fileOffset, reason: [p.reason, ...p.warnings].join('; ') });
+        out.push({ ...site, index: out.length, probe: spec.name, func: site.func ?? spec.func, fileOffset, reason: [p.reason, ...p.warnings].join('; ') });
       }
     }
     return out;
+  }
+
+  /** Sites in every caller of `func` (its result in a register or stack slot), else its RETs with the reason. */
+  private placeInCallers(target: AttachTarget, func: string, entry: number, code: Buffer): Placement {
+    const callers = new Map<number, CallerCode>();
+    for (const seg of target.elf.segments) {
+      if (seg.type !== PT_LOAD || !(seg.flags & PF_X)) continue;
+      for (const pc of findCallSites(target.elf.readVaddr(seg.vaddr, seg.filesz), seg.vaddr, entry)) {
+        const fn = target.functionAt(pc);
+        if (fn && fn.end > fn.entry && !callers.has(fn.entry)) {
+          callers.set(fn.entry, { name: fn.name, entry: fn.entry, code: target.elf.readVaddr(fn.entry, fn.end - fn.entry) });
+        }
+      }
+    }
+    const p = placeResultProbes(func, entry, [...callers.values()]);
+    if (!('failed' in p)) return p;
+    const rets = resultAtRets(func, code, entry);
+    return { ...rets, reason: `${rets.reason}: ${p.failed}` };
   }
 
   private configure(target: AttachTarget, specs: readonly ProbeSpec[]): void {
@@ -216,7 +245,7 @@ export class ProbeSession {
     const { f, UprobeOpts } = libbpf();
     const spec = PROBES.find((p) => p.name === s.probe)!;
     const prog = this.program(spec);
-    const opts = { sz: koffi.sizeof(UprobeOpts), ref_ctr_offset: 0, bpf_cookie: s.index, retprobe: false, func_name: null };
+    const opts = { sz: koffi.sizeof(UprobeOpts), ref_ctr_offset: 0, bpf_cookie: siteCookie(s), retprobe: false, func_name: null };
     const step = `attach uprobe ${s.func}+0x${s.offset.toString(16)}`;
     this.links.set(s.index, checkPtr(f.attach_uprobe(prog, target.pid, target.exePath, s.fileOffset, opts) as BpfLink | null, step, logMark()));
   }
@@ -376,4 +405,28 @@ export class ProbeSession {
     if (this.state !== 'attached') return new Array<number>(n).fill(0);
     return readPercpuU64Array(this.fd(name), n, `map ${name}`);
   }
+}
+
+/** RET sites of a function whose result (AX) the program reads. */
+function resultAtRets(func: string, code: Buffer, entry: number): Placement {
+  const p = placeReturnProbes(func, code, entry);
+  return { ...p, sites: p.sites.map((x) => ({ ...x, value: { reg: 'rax' } })) };
+}
+
+/** Byte offsets in x86-64 struct pt_regs (<asm/ptrace.h>, the BPF programs' ctx). */
+export const PT_REGS_OFFSET: Readonly<Record<string, number>> = {
+  r15: 0, r14: 8, r13: 16, r12: 24, rbp: 32, rbx: 40, r11: 48, r10: 56, r9: 64, r8: 72,
+  rax: 80, rcx: 88, rdx: 96, rsi: 104, rdi: 112, rsp: 152,
+};
+
+/** The bpf_cookie of a site: its index, and where its value is (bpf/gtop.h GTOP_COOKIE_*). */
+export function siteCookie(s: { index: number; value?: ValueLocation }): bigint {
+  let c = BigInt(s.index);
+  if (s.value) {
+    const off = PT_REGS_OFFSET[s.value.reg];
+    if (off === undefined) throw new GtopError('internal', `no pt_regs slot for register ${s.value.reg}`);
+    c |= BigInt(off) << 16n;
+    if (s.value.disp !== undefined) c |= (1n << 24n) | (BigInt.asUintN(32, BigInt(s.value.disp)) << 32n);
+  }
+  return c;
 }

@@ -24,5 +24,9 @@ export function attachTarget(proc: TargetProcess, bin: BinaryInfo): AttachTarget
       const fn = bin.pclntab.funcByName(name);
       return fn && { entry: fn.entry, end: fn.end };
     },
+    functionAt: (pc) => {
+      const fn = bin.pclntab.funcForPC(pc);
+      return fn && { name: fn.name, entry: fn.entry, end: fn.end };
+    },
   };
 }
