@@ -76,7 +76,7 @@ export interface SessionOptions {
   probes?: readonly ProbeName[];
   /** Kinds sent to the ring buffer (default: all attached); the rest are only counted. */
   emit?: readonly EventKind[];
-  /** 'entry' forces function-entry placement (to measure what the better placement saves). */
+  /** 'entry' forces function-entry placement and result probes onto the RETs (to measure what the better placement saves). */
   placement?: 'best' | 'entry';
   log?: LogSink;
 }

@@ -2,9 +2,15 @@
 // binaries built with the named toolchain (bytes as in the file), plus
 // synthetic code for the edge cases. The expected sites were read off
 // `go tool objdump` of the same binaries.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { BinaryFormatError } from '../../src/errors.ts';
 import { kernelEmulation, placeEntryProbe, placeReturnProbes } from '../../src/bpf/placement.ts';
+import { findCallSites, placeResultProbes } from '../../src/bpf/result-sites.ts';
+import { PT_REGS_OFFSET, siteCookie } from '../../src/bpf/session.ts';
 
 const FUNCS = {
   // runtime.gopark, Go 1.19 (linux/amd64), entry 0x430ee0
@@ -159,4 +165,204 @@ test('garbage: no RET is a BinaryFormatError, empty code too', (t) => {
   // Random bytes decode to something; placement must not throw anything else or hang.
   const rnd = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24));
   t.notThrows(() => placeEntryProbe('f', rnd, 0x1000, ['rax', 'r14']));
+});
+
+// The callers of runtime.newproc1, captured like FUNCS above; `callee` is
+// newproc1's entry in the same binary. newcoro (iter.Pull, 1.23+) and
+// synctestRun (testing/synctest, 1.25+) come from programs using them.
+const CALLERS = {
+  // runtime.newproc.func1, Go 1.19.8 (linux/amd64); runtime.newproc1 at 0x43ca40
+  newproc19: { entry: 0x43c9c0, callee: 0x43ca40, hex:
+    '493b661076574883ec2048896c2418488d6c2418488b5a10488b4a18488b4208e85b000000498b5630488b92d00000004889c3b9010000004889d00f' +
+    '1f440000e83b410000803de1881200007405e86dc1ffff488b6c24184883c420c30f1f00e89be90100eb99cccccccccccccccccccccccccccccccccc' +
+    'cccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.20.14 (linux/amd64); runtime.newproc1 at 0x43c240
+  newproc20: { entry: 0x43c1c0, callee: 0x43c240, hex:
+    '493b661076574883ec2048896c2418488d6c2418488b5a10488b4a18488b4208e85b000000498b5630488b92d00000004889c3b9010000004889d00f' +
+    '1f440000e89b410000803d00e01200007405e8cdbfffff488b6c24184883c420c30f1f00e87b020200eb99cccccccccccccccccccccccccccccccccc' +
+    'cccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.21.13 (linux/amd64); runtime.newproc1 at 0x43be00
+  newproc21: { entry: 0x43bda0, callee: 0x43be00, hex:
+    '493b66107648554889e54883ec18488b4208488b5a10488b4a18e841000000498b5630488b92d00000004889c3b9010000004889d0e886400000803d' +
+    '93f91100007405e8d8c0ffff4883c4185dc3e80df60100ebabcccccccccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.22.12 (linux/amd64); runtime.newproc1 at 0x43f8a0
+  newproc22: { entry: 0x43f840, callee: 0x43f8a0, hex:
+    '493b66107648554889e54883ec18488b5a10488b4a18488b4208e841000000498b5630488b92d00000004889c3b9010000004889d0e886440000803d' +
+    '33be1500007405e858b6ffff4883c4185dc3e8cd120200ebabcccccccccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.23.12 (linux/amd64); runtime.newproc1 at 0x43eee0
+  newproc23: { entry: 0x43ee60, callee: 0x43eee0, hex:
+    '493b66107653554889e54883ec20488b5a10488b4a18488b420831ff31f66690e85b000000498b5630488b92d00000004889c3b9010000004889d00f' +
+    '1f440000e87b430000803d69391400007405e80d6602004883c4205dc3e8c2b202006690eb9ecccccccccccccccccccccccccccccccccccccccccccc' +
+    'cccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.24.13 (linux/amd64); runtime.newproc1 at 0x443500
+  newproc24: { entry: 0x443480, callee: 0x443500, hex:
+    '493b66107653554889e54883ec20488b5a10488b4a18488b420831ff31f66690e85b000000498b5630488b92d00000004889c3b9010000004889d00f' +
+    '1f440000e87b430000803d89a01400007405e82d4a02004883c4205dc3e8629002006690eb9ecccccccccccccccccccccccccccccccccccccccccccc' +
+    'cccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.25.14 (linux/amd64); runtime.newproc1 at 0x448b60
+  newproc25: { entry: 0x448ae0, callee: 0x448b60, hex:
+    '493b66107653554889e54883ec20488b5a10488b4a18488b420831ff31f66690e85b000000498b5630488b92c80000004889c3b9010000004889d00f' +
+    '1f440000e83b480000803dcb511500007405e88d5c02004883c4205dc3e882a402006690eb9ecccccccccccccccccccccccccccccccccccccccccccc' +
+    'cccccccccccccccc' },
+  // runtime.newproc.func1, Go 1.26.8 (linux/amd64); runtime.newproc1 at 0x4534c0
+  newproc26: { entry: 0x453440, callee: 0x4534c0, hex:
+    '493b66107653554889e54883ec20488b5a10488b4a18488b420831ff31f66690e85b000000498b5630488b92d00000004889c3b9010000004889d00f' +
+    '1f440000e89b500000803d4cdd1500007405e8ed6802004883c4205dc3e862ae02006690eb9ecccccccccccccccccccccccccccccccccccccccccccc' +
+    'cccccccccccccccc' },
+  // runtime.debugCallWrap.func1, Go 1.19.8 (linux/amd64); runtime.newproc1 at 0x43ca40
+  debugCallWrap19: { entry: 0x4069c0, callee: 0x43ca40, hex:
+    '493b66100f863c0100004883ec4848896c2440488d6c2440488b4a10488b72184889742418488b7a2048897c24304c8b42284c89442438488b5a0848' +
+    '895c2428488d05991f0a00e8346003004889442420488d0528e60800e8e3540000488b542418488910833d14eb150000750b488b4c242848894808eb' +
+    '0e488d7808488b4c2428e8d96a0500488b7c24208407833debea150000750b488987880000006690eb15488d97880000004889fb4889d7e8ac690500' +
+    '4889df488b91e800000066904885d2744e488b71304839f27561488b442430c600018b8668020000488b5424388902ff866c020000c7866802000000' +
+    '000000904889f84889be60010000904889b0e800000048c781e800000000000000eb034889f8c681b40000000190488981a0000000488b6c24404883' +
+    'c448c3488d05b0bf0900bb140000000f1f440000e85baf020090e8b5480500e9b0feffffcccccccccccccccccccccccccccccccc' },
+  // runtime.debugCallWrap.func1, Go 1.21.13 (linux/amd64); runtime.newproc1 at 0x43be00
+  debugCallWrap21: { entry: 0x406a40, callee: 0x43be00, hex:
+    '493b66100f860d010000554889e54883ec40488b5a0848895c2428488b4a10488b72184889742418488b52204889542438488d3d80ca090048897c24' +
+    '30488b442430e8795303004889442420488d05ad940800e888550000488b542418488910833df94e1500007507488b4c2428eb0de82b670500488b4c' +
+    '242849890b48894808488b5424208402833dd14e1500007413e82a670500498903488bb2880000004989730848898288000000488b7130488bb9d000' +
+    '00004839f7754a8b8668020000488b5c24388903c78668020000000000004889d09048899660010000904889b0d000000048c781d000000000000000' +
+    'c681b40000000190488981a00000004883c4405dc3488d055c690900bb14000000e88aa1020090e8a44805000f1f4000e9dbfeffffcccccccccccccc' +
+    'cccccccccccccccccccccccccccccccccccccccc' },
+  // runtime.debugCallWrap.func1, Go 1.23.12 (linux/amd64); runtime.newproc1 at 0x43eee0
+  debugCallWrap23: { entry: 0x4072e0, callee: 0x43eee0, hex:
+    '493b66100f8611010000554889e54883ec48488b4a104c8b42184c89442420488b5a0848895c2430488b522048895424404c8d0d90900b004c894c24' +
+    '38488b44243831ff31f6e8b57b03004889442428488d05690a0a00e844540000488b542420488910833d25b71700007507488b4c2430eb0de8074c06' +
+    '00488b4c243049890b48894808488b5424288402833dfdb61700007413e8064c0600498903488bb2900000004989730848898290000000488b713048' +
+    '8bb9d80000004839f7754a8b8678020000488b5c24408903c78678020000000000004889d09048899670010000904889b0d800000048c781d8000000' +
+    '00000000c681bc0000000190488981a80000004883c4485dc3488d05be200b00bb14000000e826df0500900f1f440000e87b2d0600e9d6feffffcccc' +
+    'cccccccccccccccccccccccccccccccccccccccc' },
+  // runtime.debugCallWrap.func1, Go 1.26.8 (linux/amd64); runtime.newproc1 at 0x4534c0
+  debugCallWrap26: { entry: 0x415d40, callee: 0x4534c0, hex:
+    '493b66100f860b010000554889e54883ec40488b4a104c8b42184c89442420488b5a0848895c2430488b52204889542438488d05d8070c0031ff31f6' +
+    '0f1f4000e83bd703004889442428488d05af550a00e8ea790000488b542420488910833ddbb61900007507488b4c2430eb0de84d9f0600488b4c2430' +
+    '49890b48894808488b5424288402833db3b61900007413488bb288000000e8459f06004989034989730848898288000000488b7130488bb9d0000000' +
+    '4839f7754a8b8688020000488b5c24388903c78688020000000000004889d09048899680010000904889b0d000000048c781d000000000000000c681' +
+    'b40000000190488981a00000004883c4405dc3488d0594910b00bb14000000e88c3d060090e8a6840600e9e1feffffcc' },
+  // runtime.newcoro.func1, Go 1.23.12 (linux/amd64); runtime.newproc1 at 0x43f380
+  newcoro123: { entry: 0x406800, callee: 0x43f380, hex:
+    '493b66100f86c7000000554889e54883ec40488b4a104c8b42084c894424384d8b08488b521848895424304d8b49304c894c24284c8d15f5390b004c' +
+    '89542420488b442420498b18bf01000000be24000000e8298b0300833d521e17000066907507488b4c2438eb14e8725b0600498903488b4c2438488b' +
+    '1149895308488901488b4424288b887802000003887c02000085c97436488b4c24308401833d0d1e1700007410e8365b0600498903488b5110498953' +
+    '08488941108b90780200008951188b807c02000089411c4883c4405dc3e80a3d0600e925ffffffcccccccccc' },
+  // runtime.newcoro.func1, Go 1.26.8 (linux/amd64); runtime.newproc1 at 0x453a40
+  newcoro126: { entry: 0x415240, callee: 0x453a40, hex:
+    '493b66100f86b8000000554889e54883ec38488b4a104c8b42084c89442430498b18488b52184889542428488b53304889542420488d057db00b00bf' +
+    '01000000be26000000e8b6e70300833d0f1e1900007507488b4c2430eb14488b4c2430488b11e899aa060049890349895308488901488b4424208b88' +
+    '8802000003888c02000085c97436488b4c24288401833dcc1d1900007410488b5110e861aa060049890349895308488941108b90880200008951188b' +
+    '808c02000089411c4883c4385dc3e819900600e934ffffffcccccccccccccccccccccccccccccccccccccccc' },
+  // runtime.synctestRun.func2, Go 1.26.8 (linux/amd64); runtime.newproc1 at 0x458ba0
+  synctestRun126: { entry: 0x46d800, callee: 0x458ba0, hex:
+    '493b66107673554889e54883ec284c8b42104c89442420488b5a18488b4a20488b5208488b0231ff31f6e871b3feff488b5424208402833d03a82800' +
+    '007410488b7268e898d401004989034989730848894268498b5630488b92d00000004889c3b9010000004889d0e89204ffffe8cd6401004883c4285d' +
+    'c3e842ba01006690e97bffffffcccccccccccccccccccccccccccccccccccccccccccccccccccccc' },
+};
+
+function caller(name: keyof typeof CALLERS) {
+  const f = CALLERS[name];
+  return { callee: f.callee, fn: { name, entry: f.entry, code: Buffer.from(f.hex, 'hex') } };
+}
+
+// Read off `go tool objdump` of the same functions: the first kernel-emulated
+// instruction after CALL runtime.newproc1 that still sees the new g.
+const RESULT_SITES: [keyof typeof CALLERS, number, string, { reg: string; disp?: number }][] = [
+  // NOPL before CALL runqput, after MOVQ AX, BX; MOVL $1, CX; MOVQ DX, AX.
+  ['newproc19', 0x3b, '0f1f440000', { reg: 'rbx' }],
+  ['newproc20', 0x3b, '0f1f440000', { reg: 'rbx' }],
+  // No padding: the CALL runqput itself.
+  ['newproc21', 0x35, 'e886400000', { reg: 'rbx' }],
+  ['newproc22', 0x35, 'e886440000', { reg: 'rbx' }],
+  ['newproc23', 0x3b, '0f1f440000', { reg: 'rbx' }],
+  ['newproc24', 0x3b, '0f1f440000', { reg: 'rbx' }],
+  ['newproc25', 0x3b, '0f1f440000', { reg: 'rbx' }],
+  ['newproc26', 0x3b, '0f1f440000', { reg: 'rbx' }],
+  // MOVQ AX, 0x20(SP) then AX is reused: the CALL newobject, new g in the stack slot.
+  ['debugCallWrap19', 0x58, 'e8e3540000', { reg: 'rsp', disp: 0x20 }],
+  ['debugCallWrap21', 0x53, 'e888550000', { reg: 'rsp', disp: 0x20 }],
+  ['debugCallWrap23', 0x57, 'e844540000', { reg: 'rsp', disp: 0x28 }],
+  ['debugCallWrap26', 0x51, 'e8ea790000', { reg: 'rsp', disp: 0x28 }],
+  // CMPL writeBarrier; NOPW / JNE with the g still in AX.
+  ['newcoro123', 0x5e, '6690', { reg: 'rax' }],
+  ['newcoro126', 0x51, '7507', { reg: 'rax' }],
+  ['synctestRun126', 0x3d, '7410', { reg: 'rax' }],
+];
+
+for (const [name, offset, bytes, value] of RESULT_SITES) {
+  test(`newproc1's result in ${name}: +0x${offset.toString(16)} [${bytes}] ${value.reg}${value.disp === undefined ? '' : `+0x${value.disp.toString(16)}`}`, (t) => {
+    const { callee, fn } = caller(name);
+    const p = placeResultProbes('runtime.newproc1', callee, [fn]);
+    if ('failed' in p) return t.fail(p.failed);
+    t.is(p.sites.length, 1);
+    t.like(p.sites[0], { offset, bytes, vaddr: fn.entry + offset, func: name });
+    t.truthy(p.sites[0]!.emulation, 'kernel-emulated');
+    t.deepEqual(p.sites[0]!.value, value);
+  });
+}
+
+test('both callers in one binary (1.26) get a site; a caller without the call is an error', (t) => {
+  const { callee, fn } = caller('newproc26');
+  const debug = caller('debugCallWrap26');
+  t.is(debug.callee, callee, 'same binary');
+  t.deepEqual(findCallSites(fn.code, fn.entry, callee), [fn.entry + 0x20]);
+  const p = placeResultProbes('runtime.newproc1', callee, [fn, debug.fn]);
+  if ('failed' in p) return t.fail(p.failed);
+  t.deepEqual(p.sites.map((s) => [s.func, s.offset]), [['newproc26', 0x3b], ['debugCallWrap26', 0x51]]);
+  t.regex(p.reason, /nop at newproc26\+0x3b \(RBX\), call at debugCallWrap26\+0x51 \(\[RSP\+0x28\]\)/);
+  // From another binary: its calls go elsewhere. Never a silent gap.
+  const bad = placeResultProbes('runtime.newproc1', callee, [fn, caller('debugCallWrap23').fn]);
+  t.true('failed' in bad && /debugCallWrap23 has no CALL runtime\.newproc1/.test(bad.failed));
+});
+
+test('findCallSites: CALL rel32 to the callee only, by byte scan', (t) => {
+  // 0x1000: CALL 0x1010; NOP; CALL 0x2000; JMP 0x1010 (E9, not a call)
+  const c = hex('e8 0b 00 00 00  90  e8 f5 0f 00 00  e9 00 00 00 00');
+  t.deepEqual(findCallSites(c, 0x1000, 0x1010), [0x1000]);
+  t.deepEqual(findCallSites(c, 0x1000, 0x2000), [0x1006]);
+  t.deepEqual(findCallSites(c, 0x1000, 0x3000), []);
+});
+
+test('no site when the result is overwritten, the path merges, or control leaves first', (t) => {
+  const at = (c: Buffer) => placeResultProbes('f', 0x9000, [{ name: 'g', entry: 0x1000, code: c }]);
+  const callF = (from: number) => { const b = Buffer.alloc(5); b[0] = 0xe8; b.writeInt32LE(0x9000 - (from + 5), 1); return b; };
+  // CALL f; MOV EAX, 1; NOP; RET
+  const overwritten = at(Buffer.concat([callF(0x1000), hex('b8 01 00 00 00  90  c3')]));
+  t.true('failed' in overwritten && /overwritten/.test(overwritten.failed));
+  // CALL f; MOV RBX, RAX; RET
+  const leaves = at(Buffer.concat([callF(0x1000), hex('48 89 c3  c3')]));
+  t.true('failed' in leaves && /control flow leaves/.test(leaves.failed));
+  // JMP +3 (to the MOV); CALL f; MOV RBX, RAX; NOP
+  const merged = at(Buffer.concat([hex('eb 05'), callF(0x1002), hex('48 89 c3  90  c3')]));
+  t.true('failed' in merged && /branch target/.test(merged.failed));
+  // CALL f; MOV RBX, RAX; MOV [RSP+8], RBX; XOR EAX, EAX; XOR EBX, EBX; NOP
+  const slot = at(Buffer.concat([callF(0x1000), hex('48 89 c3  48 89 5c 24 08  31 c0  31 db  90  c3')]));
+  t.false('failed' in slot);
+  if (!('failed' in slot)) t.deepEqual(slot.sites[0]!.value, { reg: 'rsp', disp: 8 });
+  // ... but SUB SP moves the frame the slot was relative to.
+  const moved = at(Buffer.concat([callF(0x1000), hex('48 89 44 24 08  48 83 ec 10  31 c0  90  c3')]));
+  t.true('failed' in moved && /overwritten/.test(moved.failed));
+});
+
+test('bpf_cookie: site index, register as its struct pt_regs offset, stack slot', (t) => {
+  t.is(siteCookie({ index: 3 }), 3n);
+  t.is(siteCookie({ index: 3, value: { reg: 'rbx' } }), 3n | (40n << 16n));
+  t.is(siteCookie({ index: 5, value: { reg: 'rsp', disp: 0x28 } }), 5n | (152n << 16n) | (1n << 24n) | (0x28n << 32n));
+  t.is(siteCookie({ index: 0, value: { reg: 'rsp', disp: -8 } }) >> 32n, 0xfffffff8n);
+});
+
+test('PT_REGS_OFFSET matches <asm/ptrace.h> (the BPF programs\' ctx)', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gtop-ptregs-'));
+  try {
+    const regs = Object.keys(PT_REGS_OFFSET);
+    writeFileSync(path.join(dir, 'p.c'), `#include <stddef.h>
+#include <stdio.h>
+#include <asm/ptrace.h>
+int main(void) { ${regs.map((r) => `printf("${r} %zu\\n", offsetof(struct pt_regs, ${r}));`).join(' ')} return 0; }
+`);
+    execFileSync('cc', ['-o', path.join(dir, 'p'), path.join(dir, 'p.c')]);
+    const got = Object.fromEntries(execFileSync(path.join(dir, 'p'), { encoding: 'utf8' }).trim().split('\n').map((l) => { const [r, o] = l.split(' '); return [r!, Number(o)]; }));
+    t.deepEqual(got, { ...PT_REGS_OFFSET });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
