@@ -9,7 +9,8 @@
 // Goals (issue 4): ≤ 50 ms per frame, ≤ 200 MB resident.
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LiveModel } from '../src/model/live.ts';
 import { SnapshotSource } from '../src/cli/snapshot-source.ts';
@@ -166,22 +167,43 @@ function statusKb(pid: number, field: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** Newest modification time under `dir` of files ending in `ext`. */
+function newest(dir: string, ext: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory()) t = Math.max(t, newest(p, ext));
+    else if (e.name.endsWith(ext)) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** How bin/gtop will run: from dist/ (as installed) when built, else from source through tsx, which costs memory of its own. */
+function howGtopRuns(): { fromSource: boolean; note: string } {
+  const built = `${ROOT}dist/src/cli/main.js`;
+  if (process.env['GTOP_FROM_SOURCE'] === '1' || !existsSync(built)) return { fromSource: true, note: 'from source through tsx (no dist/: run `npm run build` to measure what users run)' };
+  const stale = newest(`${ROOT}src`, '.ts') > statSync(built).mtimeMs || newest(`${ROOT}ui`, '.tsx') > statSync(built).mtimeMs;
+  return { fromSource: false, note: `from dist/${stale ? ', WHICH IS OLDER THAN src/: run `npm run build`' : ''}` };
+}
+
 /** The real gtop in a 120×40 tmux terminal, after `refreshes` refreshes. */
 async function realGtop(pid: number, refreshes: number): Promise<string[]> {
   const tmux = (...a: string[]): string => execFileSync('tmux', ['-L', `gtop-bench-${process.pid}`, ...a], { encoding: 'utf8' });
-  // From source unless told otherwise: a dist/ build may be older than the tree.
-  const fromSource = process.env['GTOP_FROM_SOURCE'] ?? '1';
-  tmux('new-session', '-d', '-s', 'b', '-x', String(W), '-y', String(H), `exec env GTOP_FROM_SOURCE=${fromSource} ${process.execPath} ${ROOT}bin/gtop -p ${pid}`);
+  const how = howGtopRuns();
+  // Started as a user starts it, through its #! line (which carries V8 flags); node from this bench's PATH.
+  const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+  tmux('new-session', '-d', '-s', 'b', '-x', String(W), '-y', String(H), `exec env PATH=${path} GTOP_FROM_SOURCE=${how.fromSource ? 1 : 0} ${ROOT}bin/gtop -p ${pid}`);
   try {
     const pane = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
     const deadline = Date.now() + 120_000;
     while (!/goroutines/.test(tmux('capture-pane', '-p', '-t', 'b')) && Date.now() < deadline) await sleep(200);
     await sleep(refreshes * 1000);
     const procs = [pane, ...descendants(pane)].filter((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim().startsWith('node'));
-    const rss = procs.map((p) => statusKb(p, 'VmRSS'));
-    const hwm = procs.map((p) => statusKb(p, 'VmHWM'));
-    const how = fromSource === '1' ? 'run from source through tsx' : 'run from dist/';
-    return [`  gtop in tmux RSS    ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(0).padStart(7)} MB   peak ${(hwm.reduce((a, b) => a + b, 0) / 1024).toFixed(0)} MB after ${refreshes} refreshes (${how})`];
+    const mb = (field: string): string => (procs.map((p) => statusKb(p, field)).reduce((a, b) => a + b, 0) / 1024).toFixed(0);
+    return [
+      `  gtop in tmux RSS    ${mb('VmRSS').padStart(7)} MB   peak ${mb('VmHWM')} MB after ${refreshes} refreshes; anonymous ${mb('RssAnon')} MB, files ${mb('RssFile')} MB (node's own code)`,
+      `                      run ${how.note}`,
+    ];
   } finally {
     tmux('kill-server');
   }

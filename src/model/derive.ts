@@ -2,7 +2,7 @@
 // sort, group, and the flat list of visible items. They run once per
 // refresh or per change of a view setting, never per keystroke of movement.
 import type { Frame } from '../runtime/goroutine.ts';
-import { type GoroutineRow, locationText } from './rows.ts';
+import { type GoroutineRow, SnapshotRow, locationText } from './rows.ts';
 
 /** In the table's order. */
 export const SORT_COLUMNS = ['id', 'state', 'blocked', 'channel', 'location', 'creator'] as const;
@@ -154,7 +154,7 @@ export function groupRows(rows: readonly GoroutineRow[], grouping: Exclude<Group
 
 /** The visible list: rows, or group rows each followed by its members when expanded. */
 export function flatten(rows: readonly GoroutineRow[], groups: readonly Group[] | null, expanded: ReadonlySet<string>): Item[] {
-  if (groups === null) return rows.map((row) => ({ kind: 'goroutine', row, member: false }));
+  if (groups === null) return rows.map((row) => (row instanceof SnapshotRow ? row : { kind: 'goroutine', row, member: false }));
   const out: Item[] = [];
   for (const group of groups) {
     const open = expanded.has(group.key);

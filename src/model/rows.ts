@@ -40,6 +40,10 @@ export class SnapshotRow implements GoroutineRow, Goroutine {
   constructor(private readonly cols: RowColumns, readonly index: number) {}
 
   get g(): Goroutine { return this; }
+  /** Also its own table item outside groups (derive.ts flatten): no item object per row. */
+  get kind(): 'goroutine' { return 'goroutine'; }
+  get row(): GoroutineRow { return this; }
+  get member(): boolean { return false; }
   get id(): number { return this.cols.snap.id(this.index); }
   get state(): string { return stateOf(this); }
   get blockedMs(): number | null { const b = this.cols.blockedMs[this.index]!; return Number.isNaN(b) ? null : b; }

@@ -1,0 +1,54 @@
+import test from 'ava';
+import { CompactSnapshot, SnapshotEncoder, StackTable } from '../../src/runtime/compact.ts';
+import { LiveModel } from '../../src/model/live.ts';
+import { dumpChunks } from '../../src/model/dump.ts';
+import { STACKS, g, service, snapshot } from '../ui/goroutines.ts';
+
+test('compact form: every goroutine comes back field for field, in goid order', (t) => {
+  const plain = snapshot(service());
+  plain.goroutines[3]!.labels = { request: '42' };
+  plain.goroutines[4]!.parentId = null;
+  plain.goroutines[5]!.lockedToThread = true;
+  plain.goroutines[5]!.framesElided = true;
+  plain.goroutines[6]!.startFunction = 'main.worker';
+  const c = CompactSnapshot.from(plain);
+  const byId = [...plain.goroutines].sort((a, b) => a.id - b.id);
+  t.deepEqual(c.goroutines, byId);
+  t.deepEqual([c.pid, c.exe, c.goVersion, c.module, c.takenAt, c.durationMs, c.reads, c.unreadable], [plain.pid, plain.exe, plain.goVersion, plain.module, plain.takenAt, plain.durationMs, plain.reads, plain.unreadable]);
+  // Shared stacks stay shared (the caches of rows.ts and derive.ts key on them).
+  const ids = c.goroutines.map((x) => x.id);
+  t.is(c.frames(ids.indexOf(10)), c.frames(ids.indexOf(11)));
+});
+
+test('stacks cross once: a later message sends only new ones, and the receiver forgets unused ones', (t) => {
+  const enc = new SnapshotEncoder();
+  const table = new StackTable();
+  const one = snapshot([g({ id: 1, frames: STACKS.chanRecv }), g({ id: 2, frames: STACKS.chanRecv }), g({ id: 3, frames: STACKS.mutex })]);
+  const w1 = enc.encode(one);
+  t.is(w1.newStacks.length, 2);
+  const c1 = CompactSnapshot.decode(w1, table);
+  // Same frames arrays again (the symbolizer's shared ones), plus one new stack.
+  const two = { ...one, goroutines: [...one.goroutines, { ...g({ id: 4, frames: STACKS.serve }) }] };
+  const w2 = enc.encode(two);
+  t.deepEqual(w2.newStacks.map(([, f]) => f), [two.goroutines[3]!.frames]);
+  const c2 = CompactSnapshot.decode(w2, table);
+  t.is(c2.frames(0), c1.frames(0), 'a known stack is the same object on the receiving side');
+  t.deepEqual(c2.goroutine(3).frames, STACKS.serve);
+  // A message without the mutex stack: it is dropped on both sides and sent again when it returns.
+  table.apply(enc.encode({ ...one, goroutines: [one.goroutines[0]!] }));
+  const w4 = enc.encode(one);
+  t.is(w4.newStacks.length, 1);
+  t.deepEqual(CompactSnapshot.decode(w4, table).goroutine(2).frames, STACKS.mutex);
+});
+
+test('model rows read the compact cells; the dump gets plain goroutines with full stacks', (t) => {
+  const v = new LiveModel().ingest(snapshot(service()), { pid: 1, name: 'app', uptimeSec: 1 }, 0);
+  const r = v.rows.find((x) => x.id === 20)!;
+  t.is(r.g.waitReason, 'sync.Mutex.Lock');
+  t.deepEqual(r.g.frames, STACKS.mutex);
+  t.is(r.g.createdBy?.function, 'net/http.(*Server).Serve');
+  const c = CompactSnapshot.from(snapshot(service()));
+  const text = [...dumpChunks(c, c.goroutines, true)].join('');
+  for (const x of service()) t.true(text.includes(`goroutine ${x.id} [`), `goroutine ${x.id} in the dump`);
+  t.true(text.includes('sync.(*Mutex).Lock(...)'));
+});
