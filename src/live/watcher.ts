@@ -21,15 +21,16 @@ import { ProbeSymbols, channelActivity } from './symbols.ts';
 export type ProbeMode = 'off' | 'light' | 'full';
 
 /**
- * light: the lifecycle probes on kernel-emulated instructions, plus makechan
- * (a stepped RET) and closechan, which are rare in normal programs (the
- * governor detaches them if not). full adds newproc1's RET and the hot
- * chansend/chanrecv.
+ * light: the lifecycle probes, all on kernel-emulated instructions (create
+ * reads newproc1's result in its callers, ~1 µs a hit against ~22 µs on its
+ * RET: bench/create-site.ts), plus makechan (a stepped RET) and closechan,
+ * which are rare in normal programs (the governor detaches them if not).
+ * full adds the hot chansend/chanrecv.
  */
 export const MODE_PROBES: Record<ProbeMode, readonly ProbeName[]> = {
   off: [],
-  light: ['park', 'ready', 'exit', 'makechan', 'closechan'],
-  full: ['park', 'ready', 'exit', 'makechan', 'closechan', 'create', 'chansend', 'chanrecv'],
+  light: ['park', 'ready', 'exit', 'create', 'makechan', 'closechan'],
+  full: ['park', 'ready', 'exit', 'create', 'makechan', 'closechan', 'chansend', 'chanrecv'],
 };
 
 export interface WatchOptions {

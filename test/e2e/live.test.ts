@@ -93,7 +93,7 @@ for (const tc of CASES) {
     t.is(out.created, CHURN + 2);
     t.true(out.exitedExact && out.createdExact);
     t.is(out.drops, 0);
-    t.deepEqual(out.probes.attached, ['park', 'ready', 'exit', 'makechan', 'closechan']);
+    t.deepEqual(out.probes.attached, ['park', 'ready', 'exit', 'create', 'makechan', 'closechan']);
     t.true(out.probes.estimatedOverheadPct <= out.probes.budgetPct);
 
     // Counts by state agree with the listed goroutines, and goroutines stable
@@ -167,7 +167,7 @@ async function snapshotJSON(pid: number): Promise<LiveJSON> {
 
 /** Probed runtime functions whose code in the target differs from the file (an INT3 or the kernel's CALL is in). */
 /** The functions the default (light) mode probes. */
-const LIGHT_FUNCS = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.makechan', 'runtime.closechan'];
+const LIGHT_FUNCS = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.newproc.func1', 'runtime.makechan', 'runtime.closechan'];
 
 function patchedFunctions(pid: number): number {
   const proc = openTarget(pid);

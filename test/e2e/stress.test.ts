@@ -16,7 +16,8 @@ import { spawnGtop } from '../helpers/gtop.ts';
 import { TOOLCHAINS } from '../helpers/toolchains.ts';
 
 const SECONDS = Number(process.env['GTOP_STRESS_SECONDS'] ?? 60);
-const PROBED = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.newproc1', 'runtime.makechan', 'runtime.closechan', 'runtime.chansend', 'runtime.chanrecv'];
+// create sits in newproc1's callers (src/bpf/result-sites.ts), not in newproc1.
+const PROBED = ['runtime.gopark', 'runtime.ready', 'runtime.goexit1', 'runtime.newproc.func1', 'runtime.debugCallWrap.func1', 'runtime.makechan', 'runtime.closechan', 'runtime.chansend', 'runtime.chanrecv'];
 
 function requireBpf(): void {
   const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
