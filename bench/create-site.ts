@@ -3,7 +3,8 @@
 // one CPU with GOMAXPROCS=1; the target's CPU time (schedstat of all its
 // threads) per churn with no probe, with `create` read in newproc1's callers
 // (the default, kernel-emulated), and with it on newproc1's RETs
-// (single-stepped), in alternating runs. Per hit = Δ(CPU) / creates.
+// (single-stepped), in alternating runs. Each create event goes to the ring
+// buffer, as in the default mode. Per hit = Δ(CPU) / creates.
 // Run as root:  node --import=tsx bench/create-site.ts [goroutines] [rounds] [go minor]
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -42,13 +43,14 @@ function cpuNs(): number {
 
 type Mode = 'none' | 'callers' | 'rets';
 async function run(mode: Mode): Promise<{ ns: number; hits: number; sites: string }> {
-  const s = mode === 'none' ? undefined : ProbeSession.open({ probes: ['create'], emit: [], placement: mode === 'rets' ? 'entry' : 'best' });
+  const s = mode === 'none' ? undefined : ProbeSession.open({ probes: ['create'], emit: ['create'], placement: mode === 'rets' ? 'entry' : 'best' });
   const sites = s?.attach(target).map((x) => `${x.func}+0x${x.offset.toString(16)} ${x.emulation ?? 'single-stepped'}`).join(', ') ?? '';
   const before = cpuNs();
   child.stdin!.write(`churn ${n}\n`);
   await next(/^churn parent=\d+ n=\d+/);
   const ns = cpuNs() - before;
   const hits = s?.counters().events.create ?? 0;
+  if (s && s.drops() > 0) throw new Error(`${mode}: ${s.drops()} events dropped`);
   s?.close();
   return { ns, hits, sites };
 }
