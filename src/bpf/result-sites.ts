@@ -42,12 +42,13 @@ export function findCallSites(text: Uint8Array, textStart: number, callee: numbe
 
 /**
  * One site per call of `callee` in `callers`, each with where the result is
- * at that site (ProbeSite.value); undefined with the reason when any call
- * has none.
+ * at that site (ProbeSite.value); `failed` with the reason when any call has
+ * none (or there is no call at all).
  */
 export function placeResultProbes(callee: string, calleeEntry: number, callers: readonly CallerCode[]): Placement | { failed: string } {
   const sites: ProbeSite[] = [];
   const how: string[] = [];
+  const warnings: string[] = [];
   for (const caller of callers) {
     const ins = decode(caller.code, caller.entry);
     const targets = new Set<number>();
@@ -64,10 +65,11 @@ export function placeResultProbes(callee: string, calleeEntry: number, callers: 
       sites.push({ vaddr: i.ip, offset: i.ip - caller.entry, bytes: hex(i.bytes), emulation: kernelEmulation(i.bytes), frame: 'incomplete', value, func: caller.name });
       how.push(`${kernelEmulation(i.bytes)} at ${caller.name}+0x${(i.ip - caller.entry).toString(16)} (${showLocation(value)})`);
     }
-    if (calls === 0) return { failed: `${caller.name} has no CALL ${callee}` };
+    // A byte match of findCallSites inside another instruction.
+    if (calls === 0) warnings.push(`${caller.name}: no CALL ${callee} on an instruction boundary`);
   }
   if (sites.length === 0) return { failed: `no caller of ${callee}` };
-  return { func: callee, kind: 'return', sites, warnings: [], reason: `result of ${callee} read in its callers: ${how.join(', ')}` };
+  return { func: callee, kind: 'return', sites, warnings, reason: `result of ${callee} read in its callers: ${how.join(', ')}` };
 }
 
 export function showLocation(v: ValueLocation): string {
