@@ -5,9 +5,12 @@
 // and how long a frame takes after a key (cursor move, sort, grouping).
 // Then the real bin/gtop in tmux: its resident memory after a few refreshes.
 //
-//   node --import=tsx bench/ui.ts [N ...]     (default: 10000 100000)
+//   node --max-semi-space-size=1 dist/bench/ui.js [N ...]     (default: 10000 100000; after `npm run build`)
+// The #! line of bin/gtop and its V8 flags: the same here, so that frames
+// are timed under gtop's garbage-collection settings.
 // Goals (issue 4): ≤ 50 ms per frame, ≤ 200 MB resident.
 import { execFileSync } from 'node:child_process';
+import v8 from 'node:v8';
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,6 +26,7 @@ process.env['FORCE_COLOR'] ??= '1';
 process.env['NODE_ENV'] ??= 'production'; // as gtop runs React (src/cli/tui.ts)
 const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../ui/App.tsx')]);
 
+v8.setFlagsFromString('--heap-growing-percent=30'); // as bin/gtop
 const [W, H] = [120, 40];
 
 /** A terminal Ink can draw on: counts what it writes. */
