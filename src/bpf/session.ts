@@ -27,14 +27,26 @@ export type ProbeName = EventKind | 'chansend' | 'chanrecv' | 'closechan';
  * 'result': the result, read in the callers where an emulated instruction
  * sees it (result-sites.ts), falling back to 'return'.
  */
-interface ProbeSpec { name: ProbeName; func: string; program: string; kind: 'entry' | 'return' | 'result'; needs: readonly Reg[] }
+interface ProbeSpec {
+  name: ProbeName; func: string; program: string; kind: 'entry' | 'return' | 'result'; needs: readonly Reg[];
+  /**
+   * Further functions the same program goes on, placed the same way, in
+   * binaries that link them (none is required): each entry lists
+   * alternatives, the first one present is probed.
+   */
+  also?: readonly (readonly string[])[];
+}
 
 /** What each program reads where (go-runtime.md §4.2); `needs` = registers read at an entry probe. */
 export const PROBES: readonly ProbeSpec[] = [
   { name: 'park', func: 'runtime.gopark', program: 'gtop_park', kind: 'entry', needs: ['r14', 'rbx', 'rcx'] },
   { name: 'ready', func: 'runtime.ready', program: 'gtop_ready', kind: 'entry', needs: ['rax', 'r14'] },
   { name: 'create', func: 'runtime.newproc1', program: 'gtop_create', kind: 'result', needs: [] },
-  { name: 'exit', func: 'runtime.goexit1', program: 'gtop_exit', kind: 'entry', needs: ['r14'] },
+  // A coroutine goroutine (iter.Pull, Go ≥ 1.23) ends in runtime.coroexit → mcall(coroswitch_m) →
+  // gdestroy, never goexit1. coroexit's one caller, corostart's deferred wrapper, inlines it
+  // (1.23–1.26; the standalone copy is never called) and runs once per such exit on the exiting
+  // goroutine (R14), so the wrapper is probed; coroexit itself should a toolchain name it otherwise.
+  { name: 'exit', func: 'runtime.goexit1', program: 'gtop_exit', kind: 'entry', needs: ['r14'], also: [['runtime.corostart.deferwrap1', 'runtime.coroexit']] },
   { name: 'makechan', func: 'runtime.makechan', program: 'gtop_makechan', kind: 'return', needs: [] },
   { name: 'chansend', func: 'runtime.chansend', program: 'gtop_chansend', kind: 'entry', needs: ['rax', 'r14'] },
   { name: 'chanrecv', func: 'runtime.chanrecv', program: 'gtop_chanrecv', kind: 'entry', needs: ['rax', 'r14'] },
@@ -176,20 +188,32 @@ export class ProbeSession {
     for (const spec of specs) {
       const fn = target.findFunction(spec.func);
       if (!fn || fn.end <= fn.entry) throw new GtopError('unsupported-go', `${spec.func} not found in process ${target.pid}: cannot attach the ${spec.name} probe`);
-      const code = target.elf.readVaddr(fn.entry, fn.end - fn.entry);
-      const p: Placement = spec.kind === 'entry'
-        ? placeEntryProbe(spec.func, code, fn.entry, spec.needs, this.opts.placement === 'entry')
-        : spec.kind === 'result' && this.opts.placement !== 'entry'
-          ? this.placeInCallers(target, spec.func, fn.entry, code)
-          : spec.kind === 'result' ? resultAtRets(spec.func, code, fn.entry) : placeReturnProbes(spec.func, code, fn.entry);
-      for (const site of p.sites) {
-        const fileOffset = target.elf.vaddrToOffset(site.vaddr);
-        if (fileOffset === undefined) throw new GtopError('bad-binary', `${spec.func}+0x${site.offset.toString(16)} is not in a loadable segment`);
-        if (out.length >= MAX_SITES) throw new GtopError('internal', `more than ${MAX_SITES} probe sites`);
-        out.push({ ...site, index: out.length, probe: spec.name, func: site.func ?? spec.func, fileOffset, reason: [p.reason, ...p.warnings].join('; ') });
+      const funcs = [{ name: spec.func, ...fn }];
+      for (const alternatives of spec.also ?? []) {
+        for (const name of alternatives) {
+          const f = target.findFunction(name);
+          if (f && f.end > f.entry) { funcs.push({ name, ...f }); break; }
+        }
+      }
+      for (const f of funcs) {
+        const p = this.placeIn(target, spec, f.name, f.entry, target.elf.readVaddr(f.entry, f.end - f.entry));
+        for (const site of p.sites) {
+          const func = site.func ?? f.name;
+          const fileOffset = target.elf.vaddrToOffset(site.vaddr);
+          if (fileOffset === undefined) throw new GtopError('bad-binary', `${func}+0x${site.offset.toString(16)} is not in a loadable segment`);
+          if (out.length >= MAX_SITES) throw new GtopError('internal', `more than ${MAX_SITES} probe sites`);
+          out.push({ ...site, index: out.length, probe: spec.name, func, fileOffset, reason: [p.reason, ...p.warnings].join('; ') });
+        }
       }
     }
     return out;
+  }
+
+  private placeIn(target: AttachTarget, spec: ProbeSpec, func: string, entry: number, code: Buffer): Placement {
+    const forced = this.opts.placement === 'entry';
+    if (spec.kind === 'entry') return placeEntryProbe(func, code, entry, spec.needs, forced);
+    if (spec.kind === 'return') return placeReturnProbes(func, code, entry);
+    return forced ? resultAtRets(func, code, entry) : this.placeInCallers(target, func, entry, code);
   }
 
   /** Sites in every caller of `func` (its result in a register or stack slot), else its RETs with the reason. */
