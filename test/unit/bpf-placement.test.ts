@@ -370,3 +370,75 @@ int main(void) { ${regs.map((r) => `printf("${r} %zu\\n", offsetof(struct pt_reg
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Where iter.Pull's coroutine goroutines end (Go 1.23+): corostart's deferred
+// wrapper, which inlines runtime.coroexit (its standalone copy is never
+// called), captured like FUNCS above from test/go/coro; `coroexit` is the
+// standalone copy's entry in the same binary.
+const CORO_EXIT = {
+  // runtime.corostart.deferwrap1, Go 1.23.12 (linux/amd64); runtime.coroexit at 0x406a40
+  wrap123: { entry: 0x4069c0, coroexit: 0x406a40, hex:
+    '493b6610765b554889e54883ec104d8b66204d85e47551488b4a084c89742408833d59b01700007413e8d25a060049890b498b968001000049895308' +
+    '488b54240848898a80010000c682c300000001488d051a900b00e8453b06004883c4105dc3e89a3c0600eb984c8d6c24204d392c2475a449892424eb9e' },
+  // runtime.corostart.deferwrap1, Go 1.24.13 (linux/amd64); runtime.coroexit at 0x40be80
+  wrap124: { entry: 0x40be00, coroexit: 0x40be80, hex:
+    '493b6610765b554889e54883ec104d8b66204d85e47551488b4a084c89742408833d99191800007413e8922a060049890b498b968001000049895308' +
+    '488b54240848898a80010000c682c300000001488d053a8b0b00e8050b06004883c4105dc3e85a0c0600eb984c8d6c24204d392c2475a449892424eb9e' },
+  // runtime.corostart.deferwrap1, Go 1.25.14 (linux/amd64); runtime.coroexit at 0x40ec80
+  wrap125: { entry: 0x40ec00, coroexit: 0x40ec80, hex:
+    '493b6610765b554889e54883ec104d8b66204d85e47551488b4a084c89742408833d19f31800007413498b9678010000e84b66060049890b49895308' +
+    '488b54240848898a78010000c682bb00000001488d050aeb0b00e8c54606004883c4105dc3e81a480600eb984c8d6c24204d392c2475a449892424eb9e' },
+  // runtime.corostart.deferwrap1, Go 1.26.8 (linux/amd64); runtime.coroexit at 0x415460
+  wrap126: { entry: 0x4153e0, coroexit: 0x415460, hex:
+    '493b66107654554889e54883ec10488b4a084c89742408833d32a019000066907413498b9680010000e8d2ad060049890b49895308488b54240848898a' +
+    '80010000c682bb00000001488d0519f70b00e82c9206004883c4105dc3e88193060090eb9e' },
+  // runtime.coroexit, Go 1.23.12 (linux/amd64)
+  coroexit123: { entry: 0x406a40, coroexit: 0x406a40, hex:
+    '493b66107652554889e54883ec104c89742408833de6af17000074170f1f4000e85b5a0600498903498b8e8001000049894b08488b4c240848898180' +
+    '010000c681c300000001488d05a38f0b00e8ce3a06004883c4105dc348894424080f1f00e89b3c0600488b442408eb94' },
+  // runtime.coroexit, Go 1.24.13 (linux/amd64)
+  coroexit124: { entry: 0x40be80, coroexit: 0x40be80, hex:
+    '493b66107652554889e54883ec104c89742408833d261918000074170f1f4000e81b2a0600498903498b8e8001000049894b08488b4c240848898180' +
+    '010000c681c300000001488d05c38a0b00e88e0a06004883c4105dc348894424080f1f00e85b0c0600488b442408eb94' },
+  // runtime.coroexit, Go 1.25.14 (linux/amd64)
+  coroexit125: { entry: 0x40ec80, coroexit: 0x40ec80, hex:
+    '493b6610764e554889e54883ec104c89742408833da6f21800007413498b8e78010000e8d865060049890349894b08488b4c240848898178010000c6' +
+    '81bb00000001488d0597ea0b00e8524606004883c4105dc34889442408e842480600488b442408eb9b' },
+  // runtime.coroexit, Go 1.26.8 (linux/amd64)
+  coroexit126: { entry: 0x415460, coroexit: 0x415460, hex:
+    '493b6610764e554889e54883ec104c89742408833db69f1900007413498b8e80010000e858ad060049890349894b08488b4c240848898180010000c6' +
+    '81bb00000001488d059ff60b00e8b29106004883c4105dc34889442408e8a2930600488b442408eb9b' },
+};
+
+// Read off `go tool objdump`: R14 (the exiting g) is never written before
+// the site; 1.23–1.25 wrappers check g._panic (JNE to the wrapper fix-up),
+// 1.26 pads the CMPL writeBarrier with a NOPW.
+const CORO_EXIT_SITES: [keyof typeof CORO_EXIT, number, string, string][] = [
+  ['wrap123', 0x15, '7551', 'jcc'],
+  ['wrap124', 0x15, '7551', 'jcc'],
+  ['wrap125', 0x15, '7551', 'jcc'],
+  ['wrap126', 0x1e, '6690', 'nop'],
+  // The standalone coroexit: its JE on writeBarrier.
+  ['coroexit123', 0x1a, '7417', 'jcc'],
+  ['coroexit124', 0x1a, '7417', 'jcc'],
+  ['coroexit125', 0x1a, '7413', 'jcc'],
+  ['coroexit126', 0x1a, '7413', 'jcc'],
+];
+
+for (const [name, offset, bytes, emulation] of CORO_EXIT_SITES) {
+  test(`coroutine exit ${name}: ${emulation} at +0x${offset.toString(16)} after the stack check, R14 intact, frame established`, (t) => {
+    const f = CORO_EXIT[name];
+    const code = Buffer.from(f.hex, 'hex');
+    const p = placeEntryProbe(name, code, f.entry, ['r14']);
+    t.is(p.sites.length, 1);
+    t.like(p.sites[0], { offset, bytes, emulation, frame: 'established' });
+    t.regex(p.reason, /after the stack check/);
+  });
+}
+
+test('corostart.deferwrap1 inlines coroexit in 1.23–1.26: no CALL to the standalone copy, so the wrapper is what runs', (t) => {
+  for (const name of ['wrap123', 'wrap124', 'wrap125', 'wrap126'] as const) {
+    const f = CORO_EXIT[name];
+    t.deepEqual(findCallSites(Buffer.from(f.hex, 'hex'), f.entry, f.coroexit), [], name);
+  }
+});
