@@ -93,7 +93,7 @@ interface LiveJSON {
   drops: number;
 }
 
-for (const tc of TOOLCHAINS.filter((x) => [23, 26].includes(x.minor))) {
+for (const tc of TOOLCHAINS.filter((x) => [23, 25, 26].includes(x.minor))) {
   test.serial(`go1.${tc.minor}: iter.Pull coroutines that end are counted as exits, exactly`, async (t) => {
     requireBpf();
     const variant = { stripped: tc.minor === 26, pie: tc.minor === 26 };
@@ -118,5 +118,6 @@ for (const tc of TOOLCHAINS.filter((x) => [23, 26].includes(x.minor))) {
     t.true(out.exitedExact && out.createdExact);
     t.is(out.drops, 0);
     t.true(out.probes.attached.includes('exit') && out.probes.attached.includes('create'));
+    t.is(patched(target.pid, PROBED), 0, 'every probe site, the coroutine exit among them, reads back unpatched');
   });
 }
