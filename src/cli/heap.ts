@@ -1,8 +1,8 @@
 // Garbage collection for the snapshot worker. A 100k-goroutine snapshot
 // leaves tens of MB of garbage per refresh, and V8 lets a heap grow to
-// several times its live size before a full collection; collected while the
-// worker is idle (the main thread is rendering), gtop's resident memory stays
-// near what it actually holds. Small heaps are left to V8.
+// several times its live size before a full collection; collected before
+// each snapshot (while the main thread waits for it), gtop's resident memory
+// stays near what it actually holds. Small heaps are left to V8.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -12,7 +12,7 @@ const SLACK = 24 << 20;
 let gc: (() => void) | undefined;
 let liveAfterLast = 0;
 
-/** A full collection when garbage has piled up; call when idle. */
+/** A full collection when garbage has piled up. */
 export function collectGarbage(): void {
   const used = v8.getHeapStatistics().used_heap_size;
   if (used < liveAfterLast + SLACK) return;

@@ -159,6 +159,9 @@ const encoder = new SnapshotEncoder();
 function snapshot(): WorkerReply {
   if (session === undefined) throw new GtopError('internal', 'the session did not open');
   watcher?.update();
+  // The last snapshot's garbage, collected now rather than after the reply:
+  // the main thread is waiting, not rendering, and the heap peaks at one snapshot.
+  collectGarbage();
   const snap = session.snapshot();
   const analysis = analyse(session, snap);
   let probe: ProbeFeedData | null = null;
@@ -167,8 +170,6 @@ function snapshot(): WorkerReply {
     watcher.check();
     probe = probeData(watcher, snap);
   }
-  // After the reply is posted, while the main thread renders it.
-  setImmediate(collectGarbage);
   return { type: 'snapshot', snap: encoder.encode(snap), probe, analysis };
 }
 

@@ -79,18 +79,36 @@ function sortKey(r: GoroutineRow, column: SortColumn): number | string | null {
   }
 }
 
-/** Sorted copy; ties by goid ascending (older goroutines first). Keys are computed once per row, not per comparison. */
+/**
+ * Sorted copy; ties by goid ascending (older goroutines first). Keys are
+ * computed once per row, not per comparison, and numeric ones go into a
+ * Float64Array (NaN for null): 100k boxed doubles would be young-generation
+ * garbage on every sort.
+ */
 export function sortRows(rows: readonly GoroutineRow[], sort: SortSpec): GoroutineRow[] {
-  const keys = rows.map((r) => sortKey(r, sort.column));
+  const n = rows.length;
   const dir = sort.desc ? -1 : 1;
-  const order = rows.map((_, i) => i);
-  order.sort((i, j) => {
-    const a = keys[i]!;
-    const b = keys[j]!;
-    if (a === null || b === null) return a === b ? rows[i]!.id - rows[j]!.id : a === null ? 1 : -1;
-    const c = typeof a === 'number' ? a - (b as number) : cmpStr(a, b as string);
-    return dir * c || rows[i]!.id - rows[j]!.id;
-  });
+  const ids = new Float64Array(n);
+  for (let i = 0; i < n; i++) ids[i] = rows[i]!.id;
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (sort.column === 'id' || sort.column === 'blocked' || sort.column === 'channel') {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = (sortKey(rows[i]!, sort.column) as number | null) ?? NaN;
+    order.sort((i, j) => {
+      const a = keys[i]!;
+      const b = keys[j]!;
+      if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) === Number.isNaN(b) ? ids[i]! - ids[j]! : Number.isNaN(a) ? 1 : -1;
+      return dir * (a - b) || ids[i]! - ids[j]!;
+    });
+  } else {
+    const keys = rows.map((r) => sortKey(r, sort.column) as string | null);
+    order.sort((i, j) => {
+      const a = keys[i]!;
+      const b = keys[j]!;
+      if (a === null || b === null) return a === b ? ids[i]! - ids[j]! : a === null ? 1 : -1;
+      return dir * cmpStr(a, b) || ids[i]! - ids[j]!;
+    });
+  }
   return order.map((i) => rows[i]!);
 }
 
