@@ -78,13 +78,22 @@ export class LeakTracker {
     this.stuck = stuck;
     const sites = new Map<string, SiteSample>();
     const seen = new Set<number>();
+    // What `tracked` keeps per goroutine is one copy per distinct string: 100k
+    // goroutines share a few hundred sites and signatures, but each built its own.
+    const pool = new Map<string, string>();
+    const one = (x: string): string => {
+      const hit = pool.get(x);
+      if (hit !== undefined) return hit;
+      pool.set(x, x);
+      return x;
+    };
     for (const g of snap.goroutines) {
       if (g.system || (g.status !== 'waiting' && g.status !== 'leaked') || !g.createdBy) continue;
-      const key = siteKey(g);
+      const key = one(siteKey(g));
       if (!this.sites.has(key)) this.sites.set(key, { function: g.createdBy.function, file: g.createdBy.file, line: g.createdBy.line });
       const w = waits?.byGoroutine.get(g.id);
-      const targets = w ? w.targets.map(targetKey) : [];
-      const signature = `${g.waitReason}|${targets.join(',')}|${g.frames[0]?.function ?? ''}:${g.frames[0]?.line ?? 0}`;
+      const targets = w ? w.targets.map((x) => one(targetKey(x))) : [];
+      const signature = one(`${g.waitReason}|${targets.join(',')}|${g.frames[0]?.function ?? ''}:${g.frames[0]?.line ?? 0}`);
       const prev = this.tracked.get(g.id);
       if (prev && (prev.signature !== signature || prev.site !== key)) this.depart(prev, t);
       const keep = prev && prev.signature === signature && prev.site === key;
