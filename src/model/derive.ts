@@ -90,7 +90,7 @@ export function sortRows(rows: readonly GoroutineRow[], sort: SortSpec): Gorouti
   const dir = sort.desc ? -1 : 1;
   const ids = new Float64Array(n);
   for (let i = 0; i < n; i++) ids[i] = rows[i]!.id;
-  const order = Array.from({ length: n }, (_, i) => i);
+  const order = rows.map((_, i) => i); // Array.from({ length }) is several times slower
   if (sort.column === 'id' || sort.column === 'blocked' || sort.column === 'channel') {
     const keys = new Float64Array(n);
     for (let i = 0; i < n; i++) keys[i] = (sortKey(rows[i]!, sort.column) as number | null) ?? NaN;

@@ -111,7 +111,10 @@ export class LiveModel {
     const n = snap.length;
     const gen = ++this.generation;
     const parkStacks = new Map<number, readonly Frame[]>();
-    const cols: RowColumns = { snap, blockedMs: new Float64Array(n).fill(NaN), blockedExact: new Uint8Array(n), channel: new Float64Array(n).fill(NaN) };
+    const cols: RowColumns = {
+      snap, blockedMs: new Float64Array(n).fill(NaN), blockedExact: new Uint8Array(n), channel: new Float64Array(n).fill(NaN),
+      location: snap.distinctStacks.map((frames) => topUserFrame(frames, snap.module)),
+    };
     const since = new Float64Array(n);
     const { fresh, gone } = this.carryOver(snap, since, nowMs);
     const rows: GoroutineRow[] = new Array(n);

@@ -29,6 +29,8 @@ export interface RowColumns {
   readonly blockedExact: Uint8Array;
   /** NaN: no channel known. */
   readonly channel: Float64Array;
+  /** topUserFrame of each of the snapshot's distinct stacks (sorting and grouping read it per row). */
+  readonly location: readonly (Frame | null)[];
 }
 
 /**
@@ -48,7 +50,7 @@ export class SnapshotRow implements GoroutineRow, Goroutine {
   get state(): string { return stateOf(this); }
   get blockedMs(): number | null { const b = this.cols.blockedMs[this.index]!; return Number.isNaN(b) ? null : b; }
   get blockedExact(): boolean { return this.cols.blockedExact[this.index] === 1; }
-  get location(): Frame | null { return topUserFrame(this.frames, this.cols.snap.module); }
+  get location(): Frame | null { return this.cols.location[this.cols.snap.stackIndex(this.index)]!; }
   get creator(): CreatedBy | null { return this.cols.snap.createdBy(this.index); }
   get channel(): number | null { const c = this.cols.channel[this.index]!; return Number.isNaN(c) ? null : c; }
 

@@ -82,7 +82,7 @@ export class SnapshotEncoder {
   encode(snap: Snapshot): WireSnapshot {
     const gs = snap.goroutines;
     const n = gs.length;
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => gs[a]!.id - gs[b]!.id);
+    const order = gs.map((_, i) => i).sort((a, b) => gs[a]!.id - gs[b]!.id);
     const w = {
       id: new Float64Array(n), gAddr: new Float64Array(n), parentId: new Float64Array(n), rawStatus: new Uint32Array(n),
       status: new Uint8Array(n), flags: new Uint8Array(n), waitMinutes: new Int32Array(n), waitReason: new Int32Array(n),
@@ -232,6 +232,9 @@ export class CompactSnapshot implements Snapshot {
   createdBy(i: number): CreatedBy | null { const c = this.wire.createdBy[i]!; return c === NONE ? null : this.wire.creators[c]!; }
   labels(i: number): Record<string, string> { const l = this.wire.labels[i]!; return l === NONE ? NO_LABELS : this.wire.labelSets[l]!; }
   frames(i: number): readonly Frame[] { return this.stacks[this.wire.stack[i]!]!; }
+  /** Index of the goroutine's stack among `distinctStacks`. */
+  stackIndex(i: number): number { return this.wire.stack[i]!; }
+  get distinctStacks(): readonly (readonly Frame[])[] { return this.stacks; }
 
   private str(k: number): string | null {
     return k === NONE ? null : this.wire.strings[k]!;
