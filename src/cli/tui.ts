@@ -23,6 +23,14 @@ export interface TuiOptions {
   overheadPct: number;
 }
 
+/**
+ * How Ink draws. Every frame is one synchronized update (DEC mode 2026, on a
+ * TTY): the terminal shows the erase and the redraw at once, so a refresh
+ * does not flicker. Not incrementalRendering: Ink 6's line-diffing writer
+ * drew frames one line low in tmux when the frame grew (a stale first line).
+ */
+export const INK_OPTIONS = { exitOnCtrlC: false, patchConsole: false, maxFps: 30 } as const;
+
 const ENTER_ALT = '\x1b[?1049h\x1b[2J\x1b[H';
 const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
 const CLK_TCK = 100; // USER_HZ: the unit of /proc/PID/stat's start time on Linux
@@ -185,7 +193,7 @@ async function view(opts: TuiOptions, source: SnapshotSource, target: Target): P
   };
 
   stdout.write(ENTER_ALT);
-  const ink = render(app(), { exitOnCtrlC: false, patchConsole: false, maxFps: 30 });
+  const ink = render(app(), INK_OPTIONS);
   const onResize = (): void => {
     stdout.write('\x1b[2J\x1b[H');
     ink.clear();
