@@ -79,35 +79,64 @@ function sortKey(r: GoroutineRow, column: SortColumn): number | string | null {
   }
 }
 
+/** Above this many distinct keys per row, a comparison sort; below, buckets. */
+const BUCKET_RATIO = 0.25;
+
 /**
- * Sorted copy; ties by goid ascending (older goroutines first). Keys are
- * computed once per row, not per comparison, and numeric ones go into a
- * Float64Array (NaN for null): 100k boxed doubles would be young-generation
- * garbage on every sort.
+ * Sorted copy; ties by goid ascending (older goroutines first), null keys
+ * last whatever the direction. 100k goroutines share few distinct keys
+ * (stacks, creators, states, snapshot times), so rows go into one bucket
+ * per key and only the keys are sorted; with many distinct keys (goids,
+ * blocked times the probes measured) it is a comparison sort over keys
+ * computed once per row (numeric ones in a Float64Array, not boxed).
  */
 export function sortRows(rows: readonly GoroutineRow[], sort: SortSpec): GoroutineRow[] {
   const n = rows.length;
   const dir = sort.desc ? -1 : 1;
   const ids = new Float64Array(n);
   for (let i = 0; i < n; i++) ids[i] = rows[i]!.id;
-  const order = rows.map((_, i) => i); // Array.from({ length }) is several times slower
-  if (sort.column === 'id' || sort.column === 'blocked' || sort.column === 'channel') {
-    const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = (sortKey(rows[i]!, sort.column) as number | null) ?? NaN;
-    order.sort((i, j) => {
-      const a = keys[i]!;
-      const b = keys[j]!;
-      if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) === Number.isNaN(b) ? ids[i]! - ids[j]! : Number.isNaN(a) ? 1 : -1;
-      return dir * (a - b) || ids[i]! - ids[j]!;
-    });
+  const numeric = sort.column === 'id' || sort.column === 'blocked' || sort.column === 'channel';
+  const keys = rows.map((r) => sortKey(r, sort.column));
+  const byId = (i: number, j: number): number => ids[i]! - ids[j]!;
+  const cmpKey = (a: number | string, b: number | string): number => dir * (numeric ? (a as number) - (b as number) : cmpStr(a as string, b as string));
+  const buckets = new Map<number | string | null, number[]>();
+  for (let i = 0; i < n && buckets.size <= n * BUCKET_RATIO + 1; i++) {
+    const k = keys[i]!;
+    const b = buckets.get(k);
+    if (b === undefined) buckets.set(k, [i]);
+    else b.push(i);
+  }
+  let order: number[];
+  if (buckets.size <= n * BUCKET_RATIO + 1) {
+    const distinct = [...buckets.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : cmpKey(a, b)));
+    order = [];
+    for (const k of distinct) {
+      const b = buckets.get(k)!;
+      // Rows usually come in goid order already (snapshots are): then the bucket is too.
+      let ordered = true;
+      for (let x = 1; x < b.length && ordered; x++) ordered = ids[b[x - 1]!]! < ids[b[x]!]!;
+      if (!ordered) b.sort(byId);
+      for (const i of b) order.push(i);
+    }
   } else {
-    const keys = rows.map((r) => sortKey(r, sort.column) as string | null);
-    order.sort((i, j) => {
-      const a = keys[i]!;
-      const b = keys[j]!;
-      if (a === null || b === null) return a === b ? ids[i]! - ids[j]! : a === null ? 1 : -1;
-      return dir * cmpStr(a, b) || ids[i]! - ids[j]!;
-    });
+    order = rows.map((_, i) => i);
+    if (numeric) {
+      const nk = new Float64Array(n);
+      for (let i = 0; i < n; i++) nk[i] = (keys[i] as number | null) ?? NaN;
+      order.sort((i, j) => {
+        const a = nk[i]!;
+        const b = nk[j]!;
+        if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) === Number.isNaN(b) ? byId(i, j) : Number.isNaN(a) ? 1 : -1;
+        return dir * (a - b) || byId(i, j);
+      });
+    } else {
+      order.sort((i, j) => {
+        const a = keys[i]!;
+        const b = keys[j]!;
+        if (a === null || b === null) return a === b ? byId(i, j) : a === null ? 1 : -1;
+        return cmpKey(a, b) || byId(i, j);
+      });
+    }
   }
   return order.map((i) => rows[i]!);
 }

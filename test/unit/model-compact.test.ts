@@ -52,3 +52,33 @@ test('model rows read the compact cells; the dump gets plain goroutines with ful
   for (const x of service()) t.true(text.includes(`goroutine ${x.id} [`), `goroutine ${x.id} in the dump`);
   t.true(text.includes('sync.(*Mutex).Lock(...)'));
 });
+
+test('sortRows: by bucket (few distinct keys) or by comparison (many), the same order as a plain sort', async (t) => {
+  const { sortRows, SORT_COLUMNS } = await import('../../src/model/derive.ts');
+  const { locationText } = await import('../../src/model/rows.ts');
+  const stacks = [STACKS.chanRecv, STACKS.mutex, STACKS.serve, STACKS.none];
+  let seed = 7;
+  const rnd = (k: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+  for (const distinctMinutes of [3, 10_000]) {
+    const gs = Array.from({ length: 2000 }, (_, i) => g({ id: 1 + rnd(1_000_000) * 4 + (i % 4), frames: stacks[rnd(4)], minutes: rnd(distinctMinutes), status: rnd(10) === 0 ? 'runnable' : 'waiting', reason: ['chan receive', 'select', 'sleep'][rnd(3)] }));
+    const unique = [...new Map(gs.map((x) => [x.id, x])).values()];
+    const rows = new LiveModel().ingest(snapshot(unique), { pid: 1, name: 'app', uptimeSec: 1 }, 0).rows;
+    // Not in goid order, as a filter or another sort may hand them over.
+    const shuffled = [...rows].reverse();
+    for (const column of SORT_COLUMNS) {
+      for (const desc of [false, true]) {
+        const key = (r: (typeof rows)[number]): number | string | null =>
+          column === 'id' ? r.id : column === 'state' ? r.state : column === 'blocked' ? r.blockedMs : column === 'channel' ? r.channel
+            : column === 'location' ? (r.location === null ? null : locationText(r.location)) : (r.creator === null ? null : locationText(r.creator));
+        const want = [...shuffled].sort((a, b) => {
+          const ka = key(a);
+          const kb = key(b);
+          if (ka === null || kb === null) return ka === kb ? a.id - b.id : ka === null ? 1 : -1;
+          const c = typeof ka === 'number' ? ka - (kb as number) : ka < kb ? -1 : ka > kb ? 1 : 0;
+          return (desc ? -c : c) || a.id - b.id;
+        });
+        t.deepEqual(sortRows(shuffled, { column, desc }).map((r) => r.id), want.map((r) => r.id), `${column} ${desc ? 'desc' : 'asc'}, ${distinctMinutes} distinct waits`);
+      }
+    }
+  }
+});
