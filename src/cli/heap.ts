@@ -9,18 +9,20 @@ import vm from 'node:vm';
 /** Collect once the heap holds this much more than after the last collection. */
 const SLACK = 24 << 20;
 
-let gc: (() => void) | undefined;
+let gc: (() => void) | null | undefined;
 let liveAfterLast = 0;
 
-/** A full collection when garbage has piled up. */
-export function collectGarbage(): void {
+/** A full collection when garbage has piled up (when V8 lets us: else V8 decides alone). */
+export function collectGarbage(slack = SLACK): void {
   const used = v8.getHeapStatistics().used_heap_size;
-  if (used < liveAfterLast + SLACK) return;
+  if (used < liveAfterLast + slack) return;
   if (gc === undefined) {
     // V8 flags are per process: this exposes gc to new contexts only, not to gtop's own code.
     v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as () => void;
+    const f: unknown = vm.runInNewContext('typeof gc === "function" ? gc : null');
+    gc = typeof f === 'function' ? (f as () => void) : null;
   }
+  if (gc === null) return;
   gc();
   liveAfterLast = v8.getHeapStatistics().used_heap_size;
 }

@@ -82,3 +82,14 @@ test('sortRows: by bucket (few distinct keys) or by comparison (many), the same 
     }
   }
 });
+
+test('the worker can collect its garbage on demand', async (t) => {
+  const { collectGarbage } = await import('../../src/cli/heap.ts');
+  const v8 = await import('node:v8');
+  let junk: number[][] | null = Array.from({ length: 2000 }, () => Array.from({ length: 500 }, (_, i) => i * 1.5));
+  t.true(junk.length > 0);
+  junk = null;
+  const before = v8.getHeapStatistics().used_heap_size;
+  collectGarbage(0);
+  t.true(v8.getHeapStatistics().used_heap_size < before, 'a full collection ran');
+});
