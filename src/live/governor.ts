@@ -6,8 +6,13 @@
 // judged by the rate it showed during the sample (not by the bucket, which
 // refilled while it was detached): over budget → detached again at once and
 // the next sample twice as far away; within → kept. Samples are spaced so
-// that they, including the kernel's detach latency, take at most half the
-// budget on average.
+// that they, including the kernel's detach latency and the attach/detach
+// work itself, take at most half the budget on average. And a probe detached
+// as too hot is re-sampled only when the target's CPU use (a cheap proxy of
+// its load, fed by the caller) fell enough that its rate would now fit, or
+// after maxBackoffMs as a safety net: on an HTTP server at a steady load every
+// re-sample was wasted (each detached again at once) and the samples cost the
+// server far more than their counted hits (bench/overhead, README).
 // Pure: the caller feeds it cumulative per-probe cost and hit totals and
 // applies the returned actions.
 import type { ProbeName } from '../bpf/session.ts';
@@ -25,6 +30,13 @@ export interface ProbeTotals {
  * removes the breakpoint, which it does only after an RCU grace period.
  */
 export const DETACH_LATENCY_MS = 230;
+/**
+ * Target CPU one attach + detach cycle of a probe costs beyond its counted
+ * hits (text-page rewrites, the trap on hits the BPF program no longer
+ * sees). Rough: a never-hit probe cycled twice a second raised the HTTP
+ * server's CPU per request by ~5 % (bench/overhead's setup, noisy VM).
+ */
+export const CYCLE_COST_NS = 20_000_000;
 /** Share of the budget that re-samples of hot probes may take on average. */
 const SAMPLE_SHARE = 0.5;
 
@@ -44,6 +56,10 @@ interface ProbeState {
   /** Totals over the time attached, for the mean rate. */
   attachedMs: number;
   attachedHits: number;
+  /** The target's CPU use (CPUs) when the probe was last detached as too hot. */
+  loadAtDetach: number | undefined;
+  /** A sample is taken then even if the load says it would not fit. */
+  forceSampleAt: number;
 }
 
 export interface GovernorOptions {
@@ -64,19 +80,25 @@ export class Governor {
   private readonly startAt: number;
   private totalCostNs = 0;
   private tokensNs: number;
+  /** The target's CPU use, CPUs, as last fed by the caller; undefined: unknown. */
+  private load: number | undefined;
   private readonly opts: Required<GovernorOptions>;
 
   constructor(names: readonly ProbeName[], nowMs: number, opts: GovernorOptions) {
     this.opts = { minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, tickMs: 50, burstSeconds: 1, ...opts };
     this.tokensNs = this.capacityNs();
     for (const n of names) {
-      this.probes.set(n, { attached: true, hitsPerSec: 0, costNsPerSec: 0, last: { hits: 0, costNs: 0 }, nextSampleAt: 0, sampleUntil: 0, backoffMs: this.opts.minBackoffMs, detaches: 0, attachedMs: 0, attachedHits: 0 });
+      this.probes.set(n, { attached: true, hitsPerSec: 0, costNsPerSec: 0, last: { hits: 0, costNs: 0 }, nextSampleAt: 0, sampleUntil: 0, backoffMs: this.opts.minBackoffMs, detaches: 0, attachedMs: 0, attachedHits: 0, loadAtDetach: undefined, forceSampleAt: 0 });
     }
     this.lastAt = this.startAt = nowMs;
   }
 
-  /** Folds in the totals read now; returns what to detach or re-attach. */
-  tick(nowMs: number, totals: ReadonlyMap<ProbeName, ProbeTotals>): GovernorAction[] {
+  /**
+   * Folds in the totals read now; returns what to detach or re-attach.
+   * `load`: the target's CPU use now (CPUs, e.g. from /proc/PID/stat), if known.
+   */
+  tick(nowMs: number, totals: ReadonlyMap<ProbeName, ProbeTotals>, load?: number): GovernorAction[] {
+    if (load !== undefined) this.load = load;
     const dt = (nowMs - this.lastAt) / 1000;
     if (dt <= 0) return [];
     this.lastAt = nowMs;
@@ -134,8 +156,14 @@ export class Governor {
     // A re-sample of a hot probe costs its rate for the sample (rounded up
     // to ticks) plus the kernel's detach latency; space samples so that they
     // alone stay within their share of the budget, not only by the back-off.
-    const sampleCostNs = st.costNsPerSec * ((this.opts.sampleMs + this.opts.tickMs + DETACH_LATENCY_MS) / 1000);
-    st.nextSampleAt = nowMs + Math.max(st.backoffMs, (sampleCostNs / (this.budgetNsPerSec() * SAMPLE_SHARE)) * 1000);
+    const sampleCostNs = st.costNsPerSec * ((this.opts.sampleMs + this.opts.tickMs + DETACH_LATENCY_MS) / 1000) + CYCLE_COST_NS;
+    const spacingMs = (sampleCostNs / (this.budgetNsPerSec() * SAMPLE_SHARE)) * 1000;
+    st.nextSampleAt = nowMs + Math.max(st.backoffMs, spacingMs);
+    st.forceSampleAt = nowMs + Math.max(this.opts.maxBackoffMs, spacingMs);
+    st.loadAtDetach = this.load;
+    // The books: what the hits the BPF program does not count any more (the
+    // kernel's detach latency) and the cycle itself cost, as estimated.
+    this.totalCostNs += st.costNsPerSec * (DETACH_LATENCY_MS / 1000) + CYCLE_COST_NS;
     st.detaches++;
     return { probe: name, attach: false, why: `${fmtPct(st.costNsPerSec)} of a CPU at ${Math.round(st.hitsPerSec)} hits/s is over the ${this.opts.budgetPct}% budget` };
   }
@@ -148,11 +176,19 @@ export class Governor {
     return this.budgetNsPerSec() * this.opts.burstSeconds;
   }
 
-  /** Re-attaches detached probes whose back-off expired, for one short sample. */
+  /**
+   * Re-attaches detached probes whose back-off expired, for one short sample,
+   * unless the target's load says the rate would still be over budget.
+   */
   private resample(nowMs: number): GovernorAction[] {
     const out: GovernorAction[] = [];
     for (const [name, st] of this.probes) {
       if (st.attached || nowMs < st.nextSampleAt) continue;
+      if (nowMs < st.forceSampleAt && this.load !== undefined && st.loadAtDetach !== undefined && st.loadAtDetach > 0) {
+        // Hit rates scale with the work done, roughly: at the same load the
+        // sample would only be detached again, at the cost of a cycle.
+        if (st.costNsPerSec * (this.load / st.loadAtDetach) > this.budgetNsPerSec()) continue;
+      }
       st.attached = true;
       st.sampleUntil = nowMs + this.opts.sampleMs;
       out.push({ probe: name, attach: true, why: 're-sampling the rate' });

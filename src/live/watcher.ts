@@ -4,7 +4,7 @@
 // probe that would have told is detached or events were dropped), and
 // answers "since when has this goroutine been parked" from the in-kernel
 // per-goid state. Exposes ProbeFeed for the TUI and a report for --once.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type BpfEvent, EVENT_KINDS, type EventKind } from '../bpf/events.ts';
 import { ProbeSession, type ProbeName, type SiteInfo } from '../bpf/session.ts';
 import { attachTarget } from '../bpf/target.ts';
@@ -49,6 +49,10 @@ export interface ProbeChange { atNs: number; probe: ProbeName; attached: boolean
 
 /** How often the tick checks that the target still runs the same program. */
 const CHECK_TARGET_MS = 200;
+/** The window of the target's CPU use fed to the governor (100 Hz ticks: 2 s gives 0.5 % resolution). */
+const LOAD_WINDOW_MS = 2000;
+/** USER_HZ: /proc/PID/stat's times are in these units on every Linux we support. */
+const CLOCK_TICKS = 100;
 
 export const nowNs = (): number => Number(process.hrtime.bigint());
 
@@ -64,6 +68,9 @@ export class LiveWatcher implements ProbeFeed {
   private readonly listeners = new Set<(evs: BpfEvent[]) => void>();
   private timer: NodeJS.Timeout | undefined;
   private lastPollAt = 0;
+  /** Target CPU time samples (ms, clock ticks) for its load, newest last. */
+  private cpuSamples: { atMs: number; ticks: number }[] = [];
+  private load: number | undefined;
   private lastCheckAt = 0;
   private lastDrops = 0;
   private failure: GtopError | undefined;
@@ -154,7 +161,7 @@ export class LiveWatcher implements ProbeFeed {
       t.costNs += (hits[i] ?? 0) * (this.costs[i] ?? 0);
       totals.set(s.probe, t);
     });
-    for (const a of gov.tick(Date.now(), totals)) this.apply(probe, gov, a);
+    for (const a of gov.tick(Date.now(), totals, this.load)) this.apply(probe, gov, a);
   }
 
   private apply(probe: ProbeSession, gov: Governor, a: GovernorAction): void {
@@ -170,9 +177,30 @@ export class LiveWatcher implements ProbeFeed {
     this.changes.push({ atNs: nowNs(), probe: a.probe, attached: a.attach, why: a.why });
   }
 
+  /**
+   * The target's CPU use over the last ~2 s (CPUs), from /proc/PID/stat:
+   * the governor's cheap proxy for whether a hot probe's rate could have fallen.
+   */
+  private sampleLoad(nowMs: number): void {
+    let ticks: number;
+    try {
+      const f = readFileSync(`/proc/${this.session.target.pid}/stat`, 'latin1');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks = Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
+    } catch {
+      return;
+    }
+    if (!Number.isFinite(ticks)) return;
+    this.cpuSamples.push({ atMs: nowMs, ticks });
+    while (this.cpuSamples.length > 2 && nowMs - this.cpuSamples[1]!.atMs >= LOAD_WINDOW_MS) this.cpuSamples.shift();
+    const first = this.cpuSamples[0]!;
+    if (nowMs - first.atMs >= LOAD_WINDOW_MS / 2) this.load = (ticks - first.ticks) / CLOCK_TICKS / ((nowMs - first.atMs) / 1000);
+  }
+
   /** The target exited or exec'd: the session cannot go on. */
   private checkTarget(): void {
     this.lastCheckAt = Date.now();
+    if (this.gov) this.sampleLoad(this.lastCheckAt);
     const { target } = this.session;
     const exited = new GtopError('process-gone', `process ${target.pid} exited while gtop was watching it`);
     if (!target.isAlive()) throw exited;
