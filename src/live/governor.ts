@@ -56,8 +56,12 @@ interface ProbeState {
   /** Totals over the time attached, for the mean rate. */
   attachedMs: number;
   attachedHits: number;
-  /** The target's CPU use (CPUs) when the probe was last detached as too hot. */
+  /**
+   * The target's CPU use (CPUs) once the probe was detached (a window wholly
+   * after the detach took effect: with the probe on, its own cost inflates it).
+   */
   loadAtDetach: number | undefined;
+  detachedAt: number;
   /** A sample is taken then even if the load says it would not fit. */
   forceSampleAt: number;
 }
@@ -72,6 +76,8 @@ export interface GovernorOptions {
   sampleMs?: number;
   /** How often the caller ticks (a sample lasts until the first tick after sampleMs). */
   tickMs?: number;
+  /** The window over which the caller's `load` is measured. */
+  loadWindowMs?: number;
 }
 
 export class Governor {
@@ -85,10 +91,10 @@ export class Governor {
   private readonly opts: Required<GovernorOptions>;
 
   constructor(names: readonly ProbeName[], nowMs: number, opts: GovernorOptions) {
-    this.opts = { minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, tickMs: 50, burstSeconds: 1, ...opts };
+    this.opts = { loadWindowMs: 2000, minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, tickMs: 50, burstSeconds: 1, ...opts };
     this.tokensNs = this.capacityNs();
     for (const n of names) {
-      this.probes.set(n, { attached: true, hitsPerSec: 0, costNsPerSec: 0, last: { hits: 0, costNs: 0 }, nextSampleAt: 0, sampleUntil: 0, backoffMs: this.opts.minBackoffMs, detaches: 0, attachedMs: 0, attachedHits: 0, loadAtDetach: undefined, forceSampleAt: 0 });
+      this.probes.set(n, { attached: true, hitsPerSec: 0, costNsPerSec: 0, last: { hits: 0, costNs: 0 }, nextSampleAt: 0, sampleUntil: 0, backoffMs: this.opts.minBackoffMs, detaches: 0, attachedMs: 0, attachedHits: 0, loadAtDetach: undefined, detachedAt: 0, forceSampleAt: 0 });
     }
     this.lastAt = this.startAt = nowMs;
   }
@@ -160,7 +166,8 @@ export class Governor {
     const spacingMs = (sampleCostNs / (this.budgetNsPerSec() * SAMPLE_SHARE)) * 1000;
     st.nextSampleAt = nowMs + Math.max(st.backoffMs, spacingMs);
     st.forceSampleAt = nowMs + Math.max(this.opts.maxBackoffMs, spacingMs);
-    st.loadAtDetach = this.load;
+    st.loadAtDetach = undefined;
+    st.detachedAt = nowMs;
     // The books: what the hits the BPF program does not count any more (the
     // kernel's detach latency) and the cycle itself cost, as estimated.
     this.totalCostNs += st.costNsPerSec * (DETACH_LATENCY_MS / 1000) + CYCLE_COST_NS;
@@ -183,11 +190,14 @@ export class Governor {
   private resample(nowMs: number): GovernorAction[] {
     const out: GovernorAction[] = [];
     for (const [name, st] of this.probes) {
-      if (st.attached || nowMs < st.nextSampleAt) continue;
-      if (nowMs < st.forceSampleAt && this.load !== undefined && st.loadAtDetach !== undefined && st.loadAtDetach > 0) {
+      if (st.attached) continue;
+      if (st.loadAtDetach === undefined && this.load !== undefined && nowMs >= st.detachedAt + DETACH_LATENCY_MS + this.opts.loadWindowMs) st.loadAtDetach = this.load;
+      if (nowMs < st.nextSampleAt) continue;
+      if (nowMs < st.forceSampleAt && this.load !== undefined) {
         // Hit rates scale with the work done, roughly: at the same load the
         // sample would only be detached again, at the cost of a cycle.
-        if (st.costNsPerSec * (this.load / st.loadAtDetach) > this.budgetNsPerSec()) continue;
+        if (st.loadAtDetach === undefined) continue;
+        if (st.loadAtDetach > 0 && st.costNsPerSec * (this.load / st.loadAtDetach) > this.budgetNsPerSec()) continue;
       }
       st.attached = true;
       st.sampleUntil = nowMs + this.opts.sampleMs;

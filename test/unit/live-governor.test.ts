@@ -72,7 +72,8 @@ test('a sample over budget is detached at its first tick although the bucket ref
 
 test('a hot probe is not re-sampled while the target is as busy as when it was detached, until the safety net', (t) => {
   const g = new Governor(['exit'], 0, { budgetPct: 1, minBackoffMs: 2000, maxBackoffMs: 32_000, sampleMs: 100, tickMs: 50 });
-  // 3% of a CPU at a load of 0.9 CPUs: detached; its sample would be due after 6.28 s.
+  // 3% of a CPU: detached; its sample would be due after 6.28 s. The load
+  // after the detach (0.9 CPUs, measured from 2.23 s on) is the reference.
   let hits = 0;
   let now = 0;
   let detachedAt: number | undefined;
