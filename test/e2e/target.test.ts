@@ -36,7 +36,7 @@ async function start(t: ExecutionContext, cmd: string, args: string[] = [], mark
   kill(t, child);
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start within 10 s (output: ${out})`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${cmd} did not start within 60 s (output: ${out})`)), 60_000);
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`${cmd} exited early with ${code}`)));
     const ready = () => { clearTimeout(timer); resolve(); };

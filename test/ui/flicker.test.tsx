@@ -4,11 +4,14 @@
 // writes nothing. Checked on the bytes Ink writes with gtop's own options.
 import { EventEmitter } from 'node:events';
 import test from 'ava';
-import { render } from 'ink';
-import { INK_OPTIONS } from '../../src/cli/tui.ts';
-import { App, type AppProps } from '../../ui/App.tsx';
+import type { AppProps } from '../../ui/App.tsx';
 import { service } from './goroutines.ts';
 import { serviceView } from './render.ts';
+
+// In CI (the CI variable set) Ink draws nothing until exit; gtop clears the
+// variable before it loads Ink (src/cli/tui.ts), and so must this test.
+for (const k of Object.keys(process.env)) if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_')) delete process.env[k];
+const [{ render }, { INK_OPTIONS }, { App }] = await Promise.all([import('ink'), import('../../src/cli/tui.ts'), import('../../ui/App.tsx')]);
 
 class Terminal extends EventEmitter {
   readonly isTTY = true;
