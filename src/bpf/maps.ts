@@ -40,6 +40,32 @@ export function readPercpuU64Array(fd: number, n: number, what: string): number[
   return sums;
 }
 
+/**
+ * Every entry of a hash map with u64 keys, a batch of `chunk` entries per
+ * syscall (one lookup per key costs ~2 µs: 0.2 s for 100k goroutines).
+ */
+export function dumpU64Hash(fd: number, valueSize: number, maxEntries: number, what: string, chunk = 4096): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  const keys = Buffer.alloc(8 * chunk);
+  const values = Buffer.alloc(valueSize * chunk);
+  let inBatch: Buffer | null = null;
+  // The kernel's batch token is a bucket index; 8 bytes covers it.
+  for (let rounds = 0; rounds <= maxEntries / chunk + 1; rounds++) {
+    const outBatch = Buffer.alloc(8);
+    const count = [chunk];
+    const ret = libbpf().f.lookup_batch(fd, inBatch, outBatch, keys, values, count, null) as number;
+    if (ret < 0 && -ret !== constants.errno.ENOENT) throw new BpfError(`read ${what}`, -ret);
+    const got = Math.min(count[0] ?? 0, chunk);
+    for (let i = 0; i < got; i++) {
+      const key = keys.readUInt32LE(8 * i) + keys.readUInt32LE(8 * i + 4) * 0x1_0000_0000;
+      out.set(key, Buffer.from(values.subarray(valueSize * i, valueSize * (i + 1))));
+    }
+    if (ret < 0) break; // ENOENT: that was the last batch
+    inBatch = outBatch;
+  }
+  return out;
+}
+
 /** Value of `key` in a plain (not per-CPU) map, or undefined when absent. */
 export function lookup(fd: number, key: Buffer, valueSize: number, what: string): Buffer | undefined {
   const value = Buffer.alloc(valueSize);

@@ -13,7 +13,7 @@ import {
   HIST_SLOTS, LAYOUT, MAX_REASONS, MAX_SITES, STACK_DEPTH, decodeChanStats, decodeGState, encodeConfig,
 } from './events.ts';
 import { type BpfLink, type BpfMap, type BpfObject, type BpfProgram, type LogSink, checkInt, checkPtr, libbpf, logMark, setLogSink } from './libbpf.ts';
-import { lookup, readPercpuU64Array, u32Key, u64Key } from './maps.ts';
+import { dumpU64Hash, lookup, readPercpuU64Array, u32Key, u64Key } from './maps.ts';
 import { PF_X, PT_LOAD } from '../binary/elf.ts';
 import { type Placement, type ProbeSite, type Reg, type ValueLocation, placeEntryProbe, placeReturnProbes } from './placement.ts';
 import { type CallerCode, findCallSites, placeResultProbes } from './result-sites.ts';
@@ -382,6 +382,18 @@ export class ProbeSession {
       pcs.push(pc);
     }
     return pcs;
+  }
+
+  /** What the probes last recorded about every goroutine in the map, in a few batch reads. */
+  gstates(chunk?: number): Map<number, GState> {
+    const out = new Map<number, GState>();
+    if (this.state !== 'attached') return out;
+    const fd = this.fd('gstates');
+    for (const [goid, v] of dumpU64Hash(fd, LAYOUT.gstate.size, libbpf().f.map_max_entries(this.map('gstates')) as number, 'goroutine state map', chunk)) {
+      const st = decodeGState(v);
+      if (st) out.set(goid, st);
+    }
+    return out;
   }
 
   /** What the probes last recorded about a goroutine. */

@@ -134,12 +134,9 @@ let analysedChannels: number[] = [];
 const ACTIVITY_LIMIT = 5_000;
 
 function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
-  const parks: (readonly [number, ParkRecord])[] = [];
-  for (const g of snap.goroutines) {
-    if (g.status !== 'waiting') continue;
-    const p = w.park(g.id);
-    if (p !== undefined) parks.push([g.id, p]);
-  }
+  const waiting: number[] = [];
+  for (const g of snap.goroutines) if (g.status === 'waiting') waiting.push(g.id);
+  const parks: (readonly [number, ParkRecord])[] = [...w.parks(waiting)];
   const channels: (readonly [number, ChannelActivity])[] = [];
   for (const addr of analysedChannels) {
     const a = w.channel(addr);

@@ -5,7 +5,7 @@
 // answers "since when has this goroutine been parked" from the in-kernel
 // per-goid state. Exposes ProbeFeed for the TUI and a report for --once.
 import { readFileSync, statSync } from 'node:fs';
-import { type BpfEvent, EVENT_KINDS, type EventKind } from '../bpf/events.ts';
+import { type BpfEvent, EVENT_KINDS, type EventKind, type GState } from '../bpf/events.ts';
 import { ProbeSession, type ProbeName, type SiteInfo } from '../bpf/session.ts';
 import { attachTarget } from '../bpf/target.ts';
 import { GtopError } from '../errors.ts';
@@ -279,8 +279,22 @@ export class LiveWatcher implements ProbeFeed {
     return nowNs();
   }
 
+  /** `park` for many goroutines: one batched read of the kernel's state map instead of a lookup each. */
+  parks(goids: Iterable<number>): Map<number, ParkRecord> {
+    const states = this.probe?.gstates() ?? new Map<number, GState>();
+    const out = new Map<number, ParkRecord>();
+    for (const goid of goids) {
+      const p = this.parkFrom(states.get(goid));
+      if (p) out.set(goid, p);
+    }
+    return out;
+  }
+
   park(goid: number): ParkRecord | undefined {
-    const st = this.probe?.gstate(goid);
+    return this.parkFrom(this.probe?.gstate(goid));
+  }
+
+  private parkFrom(st: GState | undefined): ParkRecord | undefined {
     if (!st || st.status !== 'parked' || st.since < this.startNs) return undefined;
     // A park is exact only if park and ready watched it continuously: else it may have woken and re-parked unseen.
     if (!this.isExact('park', st.since) || !this.isExact('ready', st.since)) return undefined;

@@ -180,6 +180,17 @@ for (const tc of CASES.filter((x) => x.minor === 19 || x.minor === 26)) {
       t.deepEqual(park, g.frames, `goroutine ${g.id}`);
     }
     t.deepEqual(senders[0]!.frames.slice(0, 2).map((f) => [f.function, f.inlined]), [['main.put', true], ['main.produce', false]]);
+    // The batched read of the state map (the worker's, per refresh) answers as one lookup per goroutine does.
+    const batch = w.parks(senders.map((g) => g.id));
+    t.is(batch.size, SENDERS);
+    for (const g of senders) t.deepEqual(batch.get(g.id), w.park(g.id), `goroutine ${g.id}`);
+    t.is(batch.get(senders[0]!.id)!.reason, 'chan send');
+    const whole = w.probe!.gstates();
+    t.true(whole.size >= SENDERS);
+    // 3 entries per batch: many batches, the same entries (the parked senders do not change meanwhile).
+    const small = w.probe!.gstates(3);
+    t.true(small.size >= SENDERS);
+    for (const g of senders) t.deepEqual(small.get(g.id), whole.get(g.id), `goroutine ${g.id} in small batches`);
     t.log(JSON.stringify(w.parkStack(senders[0]!.id)));
     const running = session.snapshot().goroutines.find((g) => g.status !== 'waiting');
     if (running) t.is(w.parkStack(running.id), undefined, 'no park stack for a goroutine not parked');
