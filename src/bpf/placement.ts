@@ -193,7 +193,12 @@ function branchTargets(ins: readonly Ins[], entry: number): Set<number> {
 
 function decode(code: Uint8Array, entry: number): Ins[] {
   if (code.length > MAX_CODE) throw new BinaryFormatError(`function at 0x${entry.toString(16)} claims ${code.length} bytes of code`);
-  const out: Ins[] = [];
+  return decodeWith(code, entry, record);
+}
+
+/** Decodes `code` (at `entry`) instruction by instruction into what `record` keeps of each; frees iced's objects. */
+export function decodeWith<T>(code: Uint8Array, entry: number, record: (instr: Instruction, info: InstructionInfoFactory, code: Uint8Array, entry: number) => T): T[] {
+  const out: T[] = [];
   const decoder = new Decoder(64, code, DecoderOptions.None);
   const info = new InstructionInfoFactory();
   const instr = new Instruction();
@@ -236,6 +241,6 @@ function record(instr: Instruction, info: InstructionInfoFactory, code: Uint8Arr
   return { ip, length: instr.length, bytes, flow, target, writes, isPushRbp, setsFrame };
 }
 
-function hex(b: Uint8Array): string {
+export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }

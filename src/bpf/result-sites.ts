@@ -11,8 +11,8 @@
 // stack-slot moves along the straight line after the call, so the site sees
 // it exactly once per return; any caller without such a site means the RET
 // placement is used instead (a caller left unprobed would lose events).
-import { Code, Decoder, DecoderOptions, FlowControl, Instruction, InstructionInfoFactory, MemorySizeExt, OpAccess, OpKind, Register, RegisterExt } from 'iced-x86';
-import { type Placement, type ProbeSite, type Reg, type ValueLocation, kernelEmulation } from './placement.ts';
+import { Code, FlowControl, Instruction, InstructionInfoFactory, MemorySizeExt, OpAccess, OpKind, Register, RegisterExt } from 'iced-x86';
+import { type Placement, type ProbeSite, type Reg, type ValueLocation, decodeWith, hex, kernelEmulation } from './placement.ts';
 
 /** A function of the target: where its code is and its bytes. */
 export interface CallerCode {
@@ -120,22 +120,7 @@ function follow(ins: readonly Ins[], from: number, targets: ReadonlySet<number>)
 }
 
 function decode(code: Uint8Array, entry: number): Ins[] {
-  const out: Ins[] = [];
-  const decoder = new Decoder(64, code, DecoderOptions.None);
-  const info = new InstructionInfoFactory();
-  const instr = new Instruction();
-  try {
-    decoder.ip = BigInt(entry);
-    while (decoder.canDecode) {
-      decoder.decodeOut(instr);
-      out.push(record(instr, info, code, entry));
-    }
-  } finally {
-    instr.free();
-    info.free();
-    decoder.free();
-  }
-  return out;
+  return decodeWith(code, entry, record);
 }
 
 const regName = (r: Register): Reg => (Register[RegisterExt.fullRegister(r)] ?? '').toLowerCase();
@@ -179,8 +164,4 @@ function record(instr: Instruction, info: InstructionInfoFactory, code: Uint8Arr
     if (from !== undefined && to !== undefined) rec.copy = { from, to };
   }
   return rec;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
