@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { loadBinary } from '../../src/binary/index.ts';
 import { LiveWatcher } from '../../src/live/watcher.ts';
@@ -14,6 +13,7 @@ import { Session } from '../../src/session.ts';
 import { openTarget } from '../../src/target/process.ts';
 import { GO_DIR, buildFixture } from '../helpers/build.ts';
 import { spawnGtop } from '../helpers/gtop.ts';
+import { lineWaiter } from '../helpers/lines.ts';
 import { type Toolchain, selectedToolchains } from '../helpers/toolchains.ts';
 
 const SOURCE = path.join(GO_DIR, 'chans', 'main.go');
@@ -45,23 +45,7 @@ async function start(t: ExecutionContext, tc: Toolchain): Promise<Target> {
   const bin = await buildFixture('chans', tc, { stripped: tc.minor === 26, pie: tc.minor === 26 });
   const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => { child.kill('SIGKILL'); });
-  const seen: string[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (l) => { seen.push(l); for (const w of waiters) w(); });
-  const line = (re: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const check = () => {
-      const i = seen.findIndex((l) => re.test(l));
-      if (i < 0) return;
-      const m = re.exec(seen[i]!)!;
-      seen.splice(0, i + 1);
-      done();
-      resolve(m);
-    };
-    const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}: ${JSON.stringify(seen.slice(-5))}`)); }, 30_000);
-    const done = () => { clearTimeout(timer); waiters.delete(check); };
-    waiters.add(check);
-    check();
-  });
+  const line = lineWaiter(child, 30_000);
   const [, , goid] = await line(/^ready pid=(\d+) goid=(\d+)/);
   return { pid: child.pid!, goid: Number(goid), send: (c) => child.stdin!.write(`${c}\n`), line };
 }

@@ -6,12 +6,12 @@
 // Needs root (CAP_BPF + CAP_PERFMON): without it these tests fail, loudly.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { loadBinary } from '../../src/binary/index.ts';
 import { openTarget } from '../../src/target/process.ts';
 import { buildFixture } from '../helpers/build.ts';
 import { spawnGtop } from '../helpers/gtop.ts';
+import { lineWaiter } from '../helpers/lines.ts';
 import { TOOLCHAINS } from '../helpers/toolchains.ts';
 
 const PULLS = 150;
@@ -34,23 +34,7 @@ interface Target { pid: number; send(cmd: string): void; line(re: RegExp): Promi
 async function startCoro(t: ExecutionContext, bin: string): Promise<Target> {
   const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => { child.kill('SIGKILL'); });
-  const seen: string[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (l) => { seen.push(l); for (const w of waiters) w(); });
-  const line = (re: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const check = () => {
-      const k = seen.findIndex((l) => re.test(l));
-      if (k < 0) return;
-      const m = re.exec(seen[k]!)!;
-      seen.splice(0, k + 1);
-      done();
-      resolve(m);
-    };
-    const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}: ${JSON.stringify(seen.slice(-5))}`)); }, 20_000);
-    const done = () => { clearTimeout(timer); waiters.delete(check); };
-    waiters.add(check);
-    check();
-  });
+  const line = lineWaiter(child, 20_000);
   await line(/^ready pid=\d+ pull=true$/);
   return { pid: child.pid!, send: (c) => child.stdin!.write(`${c}\n`), line };
 }

@@ -5,12 +5,12 @@
 // Needs root (CAP_BPF + CAP_PERFMON): without it these tests fail, loudly.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { loadBinary } from '../../src/binary/index.ts';
 import { openTarget } from '../../src/target/process.ts';
 import { buildFixture } from '../helpers/build.ts';
 import { runGtop, spawnGtop } from '../helpers/gtop.ts';
+import { lineWaiter } from '../helpers/lines.ts';
 import { TOOLCHAINS } from '../helpers/toolchains.ts';
 
 const SLACK_MS = 30;
@@ -30,22 +30,7 @@ async function startEvents(t: ExecutionContext, bin: string): Promise<Target> {
   const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => { child.kill('SIGKILL'); });
   const exited = new Promise<number | null>((r) => child.once('exit', r));
-  const seen: string[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (l) => { seen.push(l); for (const w of waiters) w(); });
-  const line = (re: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    let from = 0;
-    const check = () => {
-      for (; from < seen.length; from++) {
-        const m = re.exec(seen[from]!);
-        if (m) { done(); resolve(m); return; }
-      }
-    };
-    const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}: ${JSON.stringify(seen.slice(-5))}`)); }, 20_000);
-    const done = () => { clearTimeout(timer); waiters.delete(check); seen.splice(0, from + 1); from = 0; };
-    waiters.add(check);
-    check();
-  });
+  const line = lineWaiter(child, 20_000);
   await line(/^ready pid=\d+/);
   return { pid: child.pid!, send: (c) => child.stdin!.write(`${c}\n`), line, exited };
 }
