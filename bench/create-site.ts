@@ -8,28 +8,20 @@
 // Run as root:  node --import=tsx bench/create-site.ts [goroutines] [rounds] [go minor]
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { loadBinary } from '../src/binary/index.ts';
 import { ProbeSession } from '../src/bpf/session.ts';
 import { attachTarget } from '../src/bpf/target.ts';
 import { openTarget } from '../src/target/process.ts';
 import { buildFixture } from '../test/helpers/build.ts';
+import { lineWaiter } from '../test/helpers/lines.ts';
 import { toolchainByMinor } from '../test/helpers/toolchains.ts';
 
 const n = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 6);
 const bin = await buildFixture('events', toolchainByMinor(Number(process.argv[4] ?? 26)), { stripped: false, pie: false });
 const child = spawn('taskset', ['-c', '0', bin], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, GOMAXPROCS: '1' } });
-const lines: string[] = [];
-let wake: (() => void) | undefined;
-createInterface({ input: child.stdout! }).on('line', (l) => { lines.push(l); wake?.(); });
-const next = async (re: RegExp): Promise<RegExpExecArray> => {
-  for (;;) {
-    const i = lines.findIndex((l) => re.test(l));
-    if (i >= 0) return re.exec(lines.splice(0, i + 1).at(-1)!)!;
-    await new Promise<void>((r) => (wake = r));
-  }
-};
+// A bench round can take minutes on a loaded machine.
+const next = lineWaiter(child, 10 * 60_000);
 const [, pidStr] = await next(/^ready pid=(\d+)/);
 const pid = Number(pidStr);
 const target = attachTarget(openTarget(pid), loadBinary(bin));
