@@ -6,7 +6,7 @@
 // idle workers that get work has a flat count, and its channel moves or its
 // goroutines come and go: not a suspect.
 import type { Goroutine, Snapshot } from '../runtime/goroutine.ts';
-import { type WaitGraph, hex } from './model.ts';
+import { type WaitGraph, type WaitTarget, hex } from './model.ts';
 import { targetKey } from './reach.ts';
 
 export interface LeakSite { function: string; file: string; line: number }
@@ -52,15 +52,34 @@ export interface LeakTrackerOptions {
 
 const MAX_DEPARTED_RATIO = 0.05;
 
-/** goids: only the latest sample keeps them (a window of 60 sets of 100k goids would be ~150 MB). */
-interface SiteSample { count: number; goids: Set<number> | null }
+/** goids: only the latest sample keeps them (a window of 60 lists of 100k goids would be ~50 MB). */
+interface SiteSample { count: number; goids: number[] | null }
 interface Sample { t: number; sites: Map<string, SiteSample> }
-interface Tracked { site: string; signature: string; firstSeen: number; blockedMs: number | null; reason: string; fn: string; targets: string[] }
+/**
+ * How a goroutine is blocked: one record shared by every goroutine blocked
+ * the same way (at 100k goroutines, a few hundred records rather than 100k
+ * objects, each with its own strings and arrays).
+ */
+interface WaitRecord { site: string; signature: string; reason: string; fn: string; targets: readonly string[]; refs: number }
 interface ChanState { key: string; movedAt: number[] }
+
+const NO_TARGETS: readonly string[] = Object.freeze([]);
 
 export class LeakTracker {
   private readonly samples: Sample[] = [];
-  private readonly tracked = new Map<number, Tracked>();
+  // Per blocked goroutine, in columns indexed by a slot (goid → slot): the
+  // record, since when it is blocked that way, g.waitsince's figure (NaN:
+  // none) and the add() that last saw it.
+  private readonly slotOf = new Map<number, number>();
+  private readonly freeSlots: number[] = [];
+  private recOf = new Int32Array(1024);
+  private firstSeen = new Float64Array(1024);
+  private blockedMs = new Float64Array(1024);
+  private seenIn = new Uint32Array(1024);
+  private generation = 0;
+  private readonly records: (WaitRecord | undefined)[] = [];
+  private readonly recordIds = new Map<string, number>();
+  private readonly freeRecords: number[] = [];
   private readonly sites = new Map<string, LeakSite>();
   /** Per site: times a blocked goroutine left its wait. */
   private readonly departures = new Map<string, number[]>();
@@ -76,41 +95,51 @@ export class LeakTracker {
   add(snap: Snapshot, waits?: WaitGraph, stuck?: Set<number>): void {
     const t = snap.takenAt.getTime();
     this.stuck = stuck;
+    const gen = ++this.generation;
     const sites = new Map<string, SiteSample>();
-    const seen = new Set<number>();
-    // What `tracked` keeps per goroutine is one copy per distinct string: 100k
-    // goroutines share a few hundred sites and signatures, but each built its own.
-    const pool = new Map<string, string>();
-    const one = (x: string): string => {
-      const hit = pool.get(x);
-      if (hit !== undefined) return hit;
-      pool.set(x, x);
-      return x;
-    };
+    // The wait graph shares one targets array among goroutines waiting on the same objects: keyed once per array.
+    const keysOf = new Map<readonly WaitTarget[], { keys: readonly string[]; joined: string }>();
     for (const g of snap.goroutines) {
       if (g.system || (g.status !== 'waiting' && g.status !== 'leaked') || !g.createdBy) continue;
-      const key = one(siteKey(g));
+      const key = siteKey(g);
       if (!this.sites.has(key)) this.sites.set(key, { function: g.createdBy.function, file: g.createdBy.file, line: g.createdBy.line });
       const w = waits?.byGoroutine.get(g.id);
-      const targets = w ? w.targets.map((x) => one(targetKey(x))) : [];
-      const signature = one(`${g.waitReason}|${targets.join(',')}|${g.frames[0]?.function ?? ''}:${g.frames[0]?.line ?? 0}`);
-      const prev = this.tracked.get(g.id);
-      if (prev && (prev.signature !== signature || prev.site !== key)) this.depart(prev, t);
-      const keep = prev && prev.signature === signature && prev.site === key;
-      this.tracked.set(g.id, {
-        site: key, signature, firstSeen: keep ? prev.firstSeen : t, blockedMs: w?.blockedMs ?? null,
-        reason: g.waitReason ?? g.status, fn: g.startFunction ?? g.frames[g.frames.length - 1]?.function ?? '?', targets,
-      });
-      seen.add(g.id);
+      let tk = w ? keysOf.get(w.targets) : undefined;
+      if (w && !tk) {
+        const keys = w.targets.length === 0 ? NO_TARGETS : w.targets.map(targetKey);
+        keysOf.set(w.targets, (tk = { keys, joined: keys.join(',') }));
+      }
+      const signature = `${g.waitReason}|${tk?.joined ?? ''}|${g.frames[0]?.function ?? ''}:${g.frames[0]?.line ?? 0}`;
+      const id = this.record(key, signature, g.waitReason ?? g.status, g.startFunction ?? g.frames[g.frames.length - 1]?.function ?? '?', tk?.keys ?? NO_TARGETS);
+      let slot = this.slotOf.get(g.id);
+      let prevId: number | undefined;
+      if (slot === undefined) {
+        slot = this.newSlot(g.id);
+        this.firstSeen[slot] = t;
+      } else {
+        prevId = this.recOf[slot]!;
+        const prev = this.records[prevId]!;
+        if (prev.signature !== signature || prev.site !== key) {
+          this.depart(prev.site, t);
+          this.firstSeen[slot] = t;
+        }
+      }
+      this.records[id]!.refs++;
+      if (prevId !== undefined) this.unref(prevId);
+      this.recOf[slot] = id;
+      this.blockedMs[slot] = w?.blockedMs ?? NaN;
+      this.seenIn[slot] = gen;
       let s = sites.get(key);
-      if (!s) sites.set(key, (s = { count: 0, goids: new Set() }));
+      if (!s) sites.set(key, (s = { count: 0, goids: [] }));
       s.count++;
-      s.goids!.add(g.id);
+      s.goids!.push(g.id);
     }
-    for (const [goid, tr] of this.tracked) {
-      if (seen.has(goid)) continue;
-      this.depart(tr, t); // exited, or running again
-      this.tracked.delete(goid);
+    for (const [goid, slot] of this.slotOf) {
+      if (this.seenIn[slot] === gen) continue;
+      this.depart(this.records[this.recOf[slot]!]!.site, t); // exited, or running again
+      this.unref(this.recOf[slot]!);
+      this.slotOf.delete(goid);
+      this.freeSlots.push(slot);
     }
     if (waits) this.noteChannels(waits, t);
     const before = this.samples[this.samples.length - 1];
@@ -125,9 +154,47 @@ export class LeakTracker {
     }
   }
 
-  private depart(tr: Tracked, t: number): void {
-    let d = this.departures.get(tr.site);
-    if (!d) this.departures.set(tr.site, (d = []));
+  /** The id of the shared record for this way of being blocked (its refs not yet counted). */
+  private record(site: string, signature: string, reason: string, fn: string, targets: readonly string[]): number {
+    const k = `${site}\n${signature}\n${reason}\n${fn}`;
+    let id = this.recordIds.get(k);
+    if (id === undefined) {
+      id = this.freeRecords.pop() ?? this.records.length;
+      this.records[id] = { site, signature, reason, fn, targets, refs: 0 };
+      this.recordIds.set(k, id);
+    }
+    return id;
+  }
+
+  private unref(id: number): void {
+    const r = this.records[id]!;
+    if (--r.refs > 0) return;
+    this.recordIds.delete(`${r.site}\n${r.signature}\n${r.reason}\n${r.fn}`);
+    this.records[id] = undefined;
+    this.freeRecords.push(id);
+  }
+
+  private newSlot(goid: number): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotOf.size;
+      if (slot >= this.recOf.length) this.grow(this.recOf.length * 2);
+    }
+    this.slotOf.set(goid, slot);
+    return slot;
+  }
+
+  private grow(n: number): void {
+    const more = <A extends Int32Array | Float64Array | Uint32Array>(a: A, b: A): A => { b.set(a); return b; };
+    this.recOf = more(this.recOf, new Int32Array(n));
+    this.firstSeen = more(this.firstSeen, new Float64Array(n));
+    this.blockedMs = more(this.blockedMs, new Float64Array(n));
+    this.seenIn = more(this.seenIn, new Uint32Array(n));
+  }
+
+  private depart(site: string, t: number): void {
+    let d = this.departures.get(site);
+    if (!d) this.departures.set(site, (d = []));
     d.push(t);
   }
 
@@ -150,10 +217,16 @@ export class LeakTracker {
    * when it is not blocked in the latest snapshot. For "waiting for" columns.
    */
   blockedSince(goid: number): number | undefined {
-    const tr = this.tracked.get(goid);
-    if (!tr) return undefined;
-    const now = this.samples[this.samples.length - 1]?.t ?? tr.firstSeen;
-    return Math.min(tr.firstSeen, now - (tr.blockedMs ?? 0));
+    const slot = this.slotOf.get(goid);
+    if (slot === undefined) return undefined;
+    const first = this.firstSeen[slot]!;
+    const now = this.samples[this.samples.length - 1]?.t ?? first;
+    return Math.min(first, now - (this.blockedOf(slot) ?? 0));
+  }
+
+  private blockedOf(slot: number): number | null {
+    const b = this.blockedMs[slot]!;
+    return Number.isNaN(b) ? null : b;
   }
 
   suspects(): LeakSuspect[] {
@@ -170,19 +243,26 @@ export class LeakTracker {
       const rises = series.slice(1).filter((p, i) => p.c >= series[i]!.c).length;
       if (growth < this.opts.minGrowth || rises < (n - 1) * 0.8) continue;
       const departed = this.departures.get(key)?.length ?? 0;
-      const goids = [...now.goids!];
-      const members = goids.map((g) => this.tracked.get(g)!);
+      const goids = now.goids!;
+      const slots = goids.map((g) => this.slotOf.get(g)!);
       // A few departures are tolerated (a goroutine woken by shutdown or a
       // rare reply); a site whose goroutines come and go is not leaking.
-      if (departed > MAX_DEPARTED_RATIO * Math.max(growth, 1) || this.movedChannels(members, first.t) > 0) continue;
-      out.push(this.suspect(key, series, { growth, departed, seconds, n }, goids, members, last.t));
+      if (departed > MAX_DEPARTED_RATIO * Math.max(growth, 1) || this.movedChannels(this.recordsOf(slots), first.t) > 0) continue;
+      out.push(this.suspect(key, series, { growth, departed, seconds, n }, goids, slots, last.t));
     }
     return out.sort((a, b) => b.score - a.score);
   }
 
-  private movedChannels(members: Tracked[], since: number): number {
+  /** The distinct records of these goroutines. */
+  private recordsOf(slots: number[]): WaitRecord[] {
+    const ids = new Set<number>();
+    for (const s of slots) ids.add(this.recOf[s]!);
+    return [...ids].map((id) => this.records[id]!);
+  }
+
+  private movedChannels(records: WaitRecord[], since: number): number {
     const addrs = new Set<number>();
-    for (const m of members) for (const k of m.targets) if (k.startsWith('chan@')) addrs.add(Number(k.slice(5)));
+    for (const m of records) for (const k of m.targets) if (k.startsWith('chan@')) addrs.add(Number(k.slice(5)));
     let moved = 0;
     for (const a of addrs) if (this.chans.get(a)?.movedAt.some((x) => x >= since)) moved++;
     return moved;
@@ -190,15 +270,18 @@ export class LeakTracker {
 
   private suspect(
     key: string, series: { t: number; c: number }[], w: { growth: number; departed: number; seconds: number; n: number },
-    goids: number[], members: Tracked[], now: number,
+    goids: number[], slots: number[], now: number,
   ): LeakSuspect {
     const { growth, departed, seconds, n } = w;
     const site = this.sites.get(key)!;
     const perSecond = slope(series);
+    const members = slots.map((s) => this.records[this.recOf[s]!]!);
     const reason = mode(members.map((m) => m.reason));
     const fn = mode(members.map((m) => m.fn));
-    const oldestSeconds = Math.max(...members.map((m) => Math.max(now - m.firstSeen, m.blockedMs ?? 0))) / 1000;
-    const chanKeys = new Set(members.flatMap((m) => m.targets.filter((k) => k.startsWith('chan@'))));
+    let oldestMs = -Infinity;
+    for (const s of slots) oldestMs = Math.max(oldestMs, now - this.firstSeen[s]!, this.blockedOf(s) ?? 0);
+    const oldestSeconds = oldestMs / 1000;
+    const chanKeys = new Set(this.recordsOf(slots).flatMap((m) => m.targets.filter((k) => k.startsWith('chan@'))));
     const stuck = this.stuck ? goids.filter((g) => this.stuck!.has(g)).length : null;
     const blocked = members.length;
     const summary = `${fn}: ${blocked.toLocaleString('en-US')} blocked on ${reason}, +${fmtRate(perSecond)}/s, oldest ${fmtDuration(oldestSeconds)}`;
