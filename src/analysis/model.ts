@@ -62,7 +62,8 @@ export interface GoroutineWait {
   /** The runtime's own wait-reason string. */
   waitReason: string;
   /** The objects it waits on: one channel, every channel of a select, or one lock. Empty for nil channels and `select {}`. */
-  targets: WaitTarget[];
+  /** Shared between goroutines that wait on the same objects: never modified. */
+  targets: readonly WaitTarget[];
   /** Milliseconds it has been blocked at least (from g.waitsince, which the GC stamps); null when not stamped. */
   blockedMs: number | null;
   /** Why targets is empty although the wait has an object (e.g. the goroutine woke while being read). */

@@ -89,7 +89,7 @@ function onePass(
 
   // Candidates: fully resolved channel/sync waits, or waits that never end.
   const snapById = new Map(snap.goroutines.map((g) => [g.id, g]));
-  const candidates = new Map<number, { live: LiveG; targets: WaitTarget[] }>();
+  const candidates = new Map<number, { live: LiveG; targets: readonly WaitTarget[] }>();
   const byGoid = new Map(gs.map((g) => [g.goid, g]));
   for (const [goid, w] of graph.byGoroutine) {
     if (w.error !== null || (w.targets.length === 0 && !isPermanentWait(w.reason))) continue;

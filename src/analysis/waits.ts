@@ -21,7 +21,18 @@ export interface WaitSource {
   readonly memory: TargetMemory;
 }
 
-interface Pending { g: Goroutine; raw: LiveG; wait: GoroutineWait }
+/**
+ * The waiting goroutines still to resolve, in columns (at 100k goroutines,
+ * one object per goroutine with its re-read g fields was ~15 MB at the peak).
+ */
+interface Pending {
+  gs: Goroutine[];
+  waits: GoroutineWait[];
+  /** Of the g, re-read now: g.waiting, sched.sp, stack.hi. */
+  waiting: number[];
+  schedSp: number[];
+  stackHi: number[];
+}
 
 /** The channels and sync objects the snapshot's waiting goroutines wait on, read now. */
 export function readWaits(src: WaitSource, snap: Snapshot): WaitGraph {
@@ -33,36 +44,73 @@ function read(src: WaitSource, snap: Snapshot): WaitGraph {
   const mem = src.memory;
   mem.invalidate();
   const nowNs = Number(process.hrtime.bigint());
-  const goidOf = new Map<number, number>();
-  for (const g of snap.goroutines) goidOf.set(g.gAddr, g.id);
-
-  const pending: Pending[] = [];
+  const pending: Pending = { gs: [], waits: [], waiting: [], schedSp: [], stackHi: [] };
   const byGoroutine = new Map<number, GoroutineWait>();
   for (const g of snap.goroutines) {
     if (g.status !== 'waiting' && g.status !== 'leaked') continue;
     const reason = classifyReason(g.waitReason);
     if (reason === 'other') continue;
-    const wait: GoroutineWait = { goid: g.id, reason, waitReason: g.waitReason!, targets: [], blockedMs: null, error: null };
-    const raw = rereadG(mem, src.bin, g);
-    if (!raw) wait.error = 'the goroutine changed since the snapshot';
+    const wait: GoroutineWait = { goid: g.id, reason, waitReason: g.waitReason!, targets: NO_TARGETS, blockedMs: null, error: null };
+    const waitsince = rereadG(mem, src.bin, g, pending);
+    if (waitsince === undefined) wait.error = 'the goroutine changed since the snapshot';
     else {
-      if (raw.waitsince > 0 && raw.waitsince < nowNs) wait.blockedMs = Math.floor((nowNs - raw.waitsince) / 1e6);
-      pending.push({ g, raw, wait });
+      if (waitsince > 0 && waitsince < nowNs) wait.blockedMs = Math.floor((nowNs - waitsince) / 1e6);
+      pending.gs.push(g);
+      pending.waits.push(wait);
     }
     byGoroutine.set(g.id, wait);
   }
 
-  const channels = resolveChannels(mem, st, pending, (a) => goidOf.get(a));
-  const { locks, semaSource } = resolveLocks(mem, st, pending);
+  const targets = new TargetLists();
+  const channels = resolveChannels(mem, st, pending, goidsByAddress(snap), targets);
+  const { locks, semaSource } = resolveLocks(mem, st, pending, targets);
   mem.invalidate();
   return { pid: snap.pid, takenAt: snap.takenAt, channels, locks, byGoroutine, semaSource };
 }
 
-/** What readWaits needs of a g, re-read now. */
-interface LiveG { addr: number; waiting: number; waitsince: number; schedSp: number; stackHi: number }
+const NO_TARGETS: readonly WaitTarget[] = Object.freeze([]);
 
-/** The goroutine's g, if it is still the same goroutine waiting for the same reason. */
-function rereadG(mem: TargetMemory, bin: BinaryInfo, g: Goroutine): LiveG | undefined {
+/**
+ * One targets array (and target objects) shared by every goroutine waiting
+ * on the same objects: 100k goroutines wait on a handful.
+ */
+class TargetLists {
+  private readonly lists = new Map<string, readonly WaitTarget[]>();
+
+  of(list: WaitTarget[]): readonly WaitTarget[] {
+    if (list.length === 0) return NO_TARGETS;
+    const key = list.map((t) => (t.kind === 'channel' ? `${t.addr}${t.op}` : `${t.addr}${t.lock}${t.mode}`)).join(',');
+    let shared = this.lists.get(key);
+    if (!shared) this.lists.set(key, (shared = Object.freeze(list)));
+    return shared;
+  }
+}
+
+/** g address → goid over the snapshot: sorted columns rather than a 100k-entry Map keyed by heap numbers. */
+function goidsByAddress(snap: Snapshot): (gAddr: number) => number | undefined {
+  const n = snap.goroutines.length;
+  const addrs = new Float64Array(n);
+  for (let i = 0; i < n; i++) addrs[i] = snap.goroutines[i]!.gAddr;
+  addrs.sort();
+  const ids = new Float64Array(n).fill(NaN);
+  const find = (a: number): number => {
+    let lo = 0, hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (addrs[mid]! < a) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < n && addrs[lo] === a ? lo : -1;
+  };
+  for (const g of snap.goroutines) ids[find(g.gAddr)] = g.id;
+  return (a) => {
+    const i = find(a);
+    return i < 0 || Number.isNaN(ids[i]!) ? undefined : ids[i];
+  };
+}
+
+/** If `g` is still the same goroutine waiting for the same reason: its g.waitsince, and its g fields appended to `into`. */
+function rereadG(mem: TargetMemory, bin: BinaryInfo, g: Goroutine, into: Pending): number | undefined {
   const L = bin.layout.g;
   const b = readRef(mem, g.gAddr, L.size);
   if (!b) return undefined;
@@ -70,18 +118,25 @@ function rereadG(mem: TargetMemory, bin: BinaryInfo, g: Goroutine): LiveG | unde
   const status = b.readUInt32LE(o + L.atomicstatus) & ~G_SCAN;
   if (word(b, o + L.goid) !== g.id || (status !== G_WAITING && status !== G_LEAKED)) return undefined;
   if ((bin.waitReasons[b[o + L.waitreason]!] ?? null) !== g.waitReason) return undefined;
-  return { addr: g.gAddr, waiting: word(b, o + L.waiting), waitsince: word(b, o + L.waitsince), schedSp: word(b, o + L.schedSp), stackHi: word(b, o + L.stackHi) };
+  into.waiting.push(word(b, o + L.waiting));
+  into.schedSp.push(word(b, o + L.schedSp));
+  into.stackHi.push(word(b, o + L.stackHi));
+  return word(b, o + L.waitsince);
 }
 
-function resolveChannels(mem: TargetMemory, st: AnalysisStatics, pending: Pending[], goidOf: (g: number) => number | undefined): Channel[] {
+function resolveChannels(
+  mem: TargetMemory, st: AnalysisStatics, pending: Pending, goidOf: (g: number) => number | undefined, targets: TargetLists,
+): Channel[] {
   const L = st.layout;
-  const cases: { p: Pending; sudog: number; c: number }[] = [];
+  // The cases of one goroutine are consecutive.
+  const cases: { p: number; sudog: number; c: number }[] = [];
   const addrs = new Set<number>();
-  for (const p of pending) {
-    if (!isChanWait(p.wait.reason)) continue;
-    const sudogs = readWaitingSudogs(mem, L, p.raw.addr, p.raw.waiting, p.wait.reason === 'select' ? undefined : 1);
-    if (typeof sudogs === 'string') { p.wait.error = sudogs; continue; }
-    if (sudogs.length === 0) { p.wait.error = 'no sudog on g.waiting (the goroutine is waking up)'; continue; }
+  for (let p = 0; p < pending.gs.length; p++) {
+    const wait = pending.waits[p]!;
+    if (!isChanWait(wait.reason)) continue;
+    const sudogs = readWaitingSudogs(mem, L, pending.gs[p]!.gAddr, pending.waiting[p]!, wait.reason === 'select' ? undefined : 1);
+    if (typeof sudogs === 'string') { wait.error = sudogs; continue; }
+    if (sudogs.length === 0) { wait.error = 'no sudog on g.waiting (the goroutine is waking up)'; continue; }
     for (const s of sudogs) {
       cases.push({ p, sudog: s.addr, c: s.c });
       addrs.add(s.c);
@@ -92,45 +147,57 @@ function resolveChannels(mem: TargetMemory, st: AnalysisStatics, pending: Pendin
     const r = readChannel(mem, L, a, st.types, goidOf);
     if (r) byAddr.set(a, r);
   }
-  for (const { p, sudog, c } of cases) {
+  let list: WaitTarget[] = [];
+  for (let i = 0; i < cases.length; i++) {
+    const { p, sudog, c } = cases[i]!;
+    const wait = pending.waits[p]!;
     const ch = byAddr.get(c);
-    if (!ch) { p.wait.error ??= `channel 0x${c.toString(16)} is unreadable`; continue; }
-    const queued = ch.queued.get(sudog);
-    const op = queued ?? (p.wait.reason === 'chan-send' ? 'send' : p.wait.reason === 'chan-receive' ? 'receive' : 'unknown');
-    p.wait.targets.push({ kind: 'channel', addr: c, op });
+    if (!ch) wait.error ??= `channel 0x${c.toString(16)} is unreadable`;
+    else {
+      const op = ch.queued.get(sudog) ?? (wait.reason === 'chan-send' ? 'send' : wait.reason === 'chan-receive' ? 'receive' : 'unknown');
+      list.push({ kind: 'channel', addr: c, op });
+    }
+    if (cases[i + 1]?.p !== p) {
+      wait.targets = targets.of(list);
+      list = [];
+    }
   }
   return [...byAddr.values()].map((r) => r.channel);
 }
 
-function resolveLocks(mem: TargetMemory, st: AnalysisStatics, pending: Pending[]): { locks: LockObject[]; semaSource: WaitGraph['semaSource'] } {
+function resolveLocks(
+  mem: TargetMemory, st: AnalysisStatics, pending: Pending, targets: TargetLists,
+): { locks: LockObject[]; semaSource: WaitGraph['semaSource'] } {
   const L = st.layout;
   const useGWaiting = L.goMinor >= 26;
   let fromTable: Map<number, number> | undefined;
   const objects = new Map<string, LockObject>();
-  const add = (p: Pending, t: Extract<WaitTarget, { kind: 'lock' }>, sema: number) => {
-    p.wait.targets.push(t);
+  const add = (p: number, t: Extract<WaitTarget, { kind: 'lock' }>, sema: number) => {
+    pending.waits[p]!.targets = targets.of([t]);
     const key = `${t.lock}@${t.addr}`;
     let o = objects.get(key);
     if (!o) objects.set(key, (o = { addr: t.addr, kind: t.lock, waiters: [] }));
-    o.waiters.push({ goid: p.g.id, mode: t.mode, sema });
+    o.waiters.push({ goid: pending.gs[p]!.id, mode: t.mode, sema });
   };
-  for (const p of pending) {
-    const r = p.wait.reason;
+  for (let p = 0; p < pending.gs.length; p++) {
+    const wait = pending.waits[p]!;
+    const g = pending.gs[p]!;
+    const r = wait.reason;
     if (!isSemaWait(r) && r !== 'cond') continue;
     let addr: number | undefined;
     if (useGWaiting) {
-      const s = readWaitingSudogs(mem, L, p.raw.addr, p.raw.waiting, 1);
+      const s = readWaitingSudogs(mem, L, g.gAddr, pending.waiting[p]!, 1);
       if (typeof s !== 'string' && s.length === 1 && s[0]!.c === 0 && s[0]!.elem !== 0) addr = s[0]!.elem;
     }
-    if (addr === undefined && r === 'cond') addr = findCondList(mem, L, p.raw.addr, p.raw.schedSp, p.raw.stackHi, st.isCode);
+    if (addr === undefined && r === 'cond') addr = findCondList(mem, L, g.gAddr, pending.schedSp[p]!, pending.stackHi[p]!, st.isCode);
     if (addr === undefined && r !== 'cond' && st.semtable !== undefined) {
       fromTable ??= semtableWaiters(mem, L, st.semtable);
-      addr = fromTable.get(p.raw.addr);
+      addr = fromTable.get(g.gAddr);
     }
-    if (addr === undefined) { p.wait.error = 'the semaphore it waits on was not found'; continue; }
+    if (addr === undefined) { wait.error = 'the semaphore it waits on was not found'; continue; }
     if (r === 'cond') add(p, { kind: 'lock', addr: addr - L.condNotify, lock: 'cond', mode: 'wait' }, addr);
     else {
-      const ref = lockForSema(addr, r, p.g.frames);
+      const ref = lockForSema(addr, r, g.frames);
       add(p, { kind: 'lock', addr: ref.addr, lock: ref.kind, mode: ref.mode }, addr);
     }
   }
