@@ -5,10 +5,10 @@
 // callbacks the wiring passes in.
 import { Box, Text } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { type Item, compileFilter, filterRows, flatten, groupRows, sortRows } from '../src/model/derive.ts';
+import { type ItemList, compileFilter, filterRows, flatten, groupRows, sortRows } from '../src/model/derive.ts';
 import type { Command } from '../src/model/keys.ts';
 import type { ModelView } from '../src/model/live.ts';
-import type { GoroutineRow } from '../src/model/rows.ts';
+import type { GoroutineRow, RowList, RowLookup } from '../src/model/rows.ts';
 import { type Action, type ViewContext, type ViewState, initialView, reduce, resolveCursor, scrollTop } from '../src/model/view.ts';
 import { NO_WAIT_EXTRAS, type WaitExtras, deadlockSummary } from '../src/model/waits.ts';
 import type { Frame } from '../src/runtime/goroutine.ts';
@@ -52,30 +52,30 @@ export interface ParkStackState {
   readonly why: string | null;
 }
 
-const NO_ROWS: readonly GoroutineRow[] = [];
+const NO_ITEMS: ItemList = [];
+const NO_ROWS: RowLookup = new Map<number, GoroutineRow>();
 const GROUP_TITLES = { creator: 'creation site', top: 'top frame', stack: 'whole stack' } as const;
 
-function useItems(rows: readonly GoroutineRow[], s: ViewState): { items: Item[]; shown: number; filterError: string | null } {
+function useItems(rows: RowList | undefined, s: ViewState): { items: ItemList; shown: number; filterError: string | null } {
   const pattern = s.mode === 'filter' ? s.draft : s.filter;
   const filterError = useMemo(() => compileFilter(pattern).error, [pattern]);
   // While the typed pattern is not a valid regex, the table keeps the applied one.
   const effective = filterError === null ? pattern : s.filter;
-  const filtered = useMemo(() => filterRows(rows, compileFilter(effective).re, s.showSystem), [rows, effective, s.showSystem]);
-  const sorted = useMemo(() => sortRows(filtered, s.sort), [filtered, s.sort]);
-  const groups = useMemo(() => (s.grouping === 'none' ? null : groupRows(sorted, s.grouping)), [sorted, s.grouping]);
-  const items = useMemo(() => flatten(sorted, groups, s.expanded), [sorted, groups, s.expanded]);
-  return { items, shown: filtered.length, filterError };
+  const filtered = useMemo(() => rows && filterRows(rows, compileFilter(effective).re, s.showSystem), [rows, effective, s.showSystem]);
+  const sorted = useMemo(() => filtered && sortRows(filtered, s.sort), [filtered, s.sort]);
+  const groups = useMemo(() => (sorted === undefined || s.grouping === 'none' ? null : groupRows(sorted, s.grouping)), [sorted, s.grouping]);
+  const items = useMemo(() => (sorted === undefined ? NO_ITEMS : flatten(sorted, groups, s.expanded)), [sorted, groups, s.expanded]);
+  return { items, shown: filtered?.length ?? 0, filterError };
 }
 
 /** Keys of the wait or leak-suspect view's entries, where f goes from each, and the goroutines by id (for the wait view). */
-function useLists(data: WaitData, mode: ViewState['mode'], leaks: ModelView['leakSuspects'], rows: readonly GoroutineRow[]) {
+function useLists(data: WaitData, mode: ViewState['mode'], leaks: ModelView['leakSuspects'], rows: RowLookup) {
   const { keys, follow } = useMemo(() => {
     if (mode === 'channels') return waitEntries(data);
     if (mode === 'leaks') return { keys: leaks.map(leakKey), follow: [] };
     return { keys: [], follow: [] };
   }, [data, leaks, mode]);
-  const byId = useMemo(() => (mode === 'channels' ? new Map(rows.map((r) => [r.id, r])) : new Map<number, GoroutineRow>()), [rows, mode]);
-  return { keys, follow, byId };
+  return { keys, follow, byId: rows };
 }
 
 function DeadlockBanner({ data, width, color }: { data: WaitData; width: number; color: boolean }) {
@@ -87,9 +87,9 @@ function DeadlockBanner({ data, width, color }: { data: WaitData; width: number;
 }
 
 /** The open goroutine, or the last one seen with its id once it has exited. */
-function useStackRow(rows: readonly GoroutineRow[], goid: number | null): { row: GoroutineRow | null; exited: boolean } {
+function useStackRow(rows: RowLookup, goid: number | null): { row: GoroutineRow | null; exited: boolean } {
   const last = useRef<GoroutineRow | null>(null);
-  const found = useMemo(() => (goid === null ? undefined : rows.find((r) => r.id === goid)), [rows, goid]);
+  const found = useMemo(() => (goid === null ? undefined : rows.get(goid)), [rows, goid]);
   if (found) last.current = found;
   else if (last.current?.id !== goid) last.current = null;
   return { row: last.current, exited: found === undefined && last.current !== null };
@@ -97,7 +97,8 @@ function useStackRow(rows: readonly GoroutineRow[], goid: number | null): { row:
 
 export function App(p: AppProps) {
   const [state, setState] = useState<ViewState>(() => ({ ...initialView, ...p.initial }));
-  const rows = p.view?.rows ?? NO_ROWS;
+  const rows = p.view?.rows;
+  const byId = rows?.table ?? NO_ROWS;
   const { items, shown, filterError } = useItems(rows, state);
   const extras = p.waits ?? NO_WAIT_EXTRAS;
   const channels = p.view?.channels;
@@ -108,7 +109,7 @@ export function App(p: AppProps) {
   const pageSize = Math.max(1, bodyHeight - 1 - (banner ? 1 : 0));
   const cursor = useMemo(() => resolveCursor(state, items), [state.selected, state.cursor, items]);
   const top = scrollTop(state.top, cursor, pageSize, items.length);
-  const stack = useStackRow(rows, state.mode === 'stack' ? state.stackGoid : null);
+  const stack = useStackRow(byId, state.mode === 'stack' ? state.stackGoid : null);
   const fetched = stack.row && p.parkStack?.goid === stack.row.id ? p.parkStack : null;
   const lines = useMemo(() => {
     // Followed to a goroutine that has already exited (or not yet been seen).
@@ -120,7 +121,7 @@ export function App(p: AppProps) {
     return stackLines(stack.row, park, stack.exited, { parkWhy: park === null ? fetched?.why ?? null : null, deadlockWith: deadlock });
   }, [stack.row, stack.exited, p.view, fetched, data, state.stackGoid]);
 
-  const lists = useLists(data, state.mode, p.view?.leakSuspects ?? [], rows);
+  const lists = useLists(data, state.mode, p.view?.leakSuspects ?? [], byId);
   const listCursor = Math.max(0, Math.min(state.listCursor, lists.keys.length - 1));
   const showChannel = p.view?.probes != null;
   const columns = useMemo(() => tableColumns(p.width, showChannel).map((c) => c.id), [p.width, showChannel]);

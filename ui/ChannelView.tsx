@@ -8,7 +8,7 @@
 // channel's last hand-off to the goroutine that made it.
 import type { ChannelJSON, DeadlockJSON, LockJSON } from '../src/analysis/json.ts';
 import type { ChannelActivity, ChannelTouch } from '../src/model/probe.ts';
-import { type GoroutineRow, locationText } from '../src/model/rows.ts';
+import { type GoroutineRow, type RowLookup, locationText } from '../src/model/rows.ts';
 import { type WaitExtras, deadlockSummary, lockName, targetText } from '../src/model/waits.ts';
 import { fitLocation } from './GoroutineTable.tsx';
 import { type ListLine, ListView } from './ListView.tsx';
@@ -40,7 +40,7 @@ function chanWaiters(c: ChannelJSON): Waiter[] {
 }
 
 /** The longest blocked of some goroutines, as the table shows it. */
-function longest(goids: readonly number[], rows: ReadonlyMap<number, GoroutineRow>): string {
+function longest(goids: readonly number[], rows: RowLookup): string {
   let best: GoroutineRow | null = null;
   for (const g of goids) {
     const r = rows.get(g);
@@ -49,14 +49,14 @@ function longest(goids: readonly number[], rows: ReadonlyMap<number, GoroutineRo
   return best === null ? '' : blockedText(best.blockedMs, best.blockedExact);
 }
 
-function waiterLine(w: Waiter, rows: ReadonlyMap<number, GoroutineRow>): string {
+function waiterLine(w: Waiter, rows: RowLookup): string {
   const r = rows.get(w.goroutine);
   const op = `${w.op}${w.select ? ' (select)' : ''}`;
   if (r === undefined) return `    ${cell(op, 13)} goroutine ${w.goroutine}  (not in this snapshot)`;
   return `    ${cell(op, 13)} ${cell(`goroutine ${r.id}`, 18)} ${cell(r.state, 16)} ${cell(blockedText(r.blockedMs, r.blockedExact), 8, true)}  ${locationText(r.location)}`;
 }
 
-function waiterLines(ws: readonly Waiter[], rows: ReadonlyMap<number, GoroutineRow>, entry: number, out: ListLine[]): void {
+function waiterLines(ws: readonly Waiter[], rows: RowLookup, entry: number, out: ListLine[]): void {
   // Lines are built per render: an object with 100k waiters lists the first thousand.
   for (const w of ws.slice(0, MAX_WAITERS)) out.push({ text: waiterLine(w, rows), kind: 'detail', entry });
   if (ws.length > MAX_WAITERS) out.push({ text: `    … and ${count(ws.length - MAX_WAITERS)} more`, kind: 'detail', entry });
@@ -98,7 +98,7 @@ function channelLabel(c: ChannelJSON, a: ChannelActivity | undefined, width: num
   return cell(`chan ${c.elemType ?? '?'}`, width);
 }
 
-function channelDetails(c: ChannelJSON, a: ChannelActivity | undefined, d: WaitData, rows: ReadonlyMap<number, GoroutineRow>, width: number, entry: number, out: ListLine[]): void {
+function channelDetails(c: ChannelJSON, a: ChannelActivity | undefined, d: WaitData, rows: RowLookup, width: number, entry: number, out: ListLine[]): void {
   const made = a?.made ? `, made by G${a.made.goid} at ${a.made.function} ${a.made.file}:${a.made.line}${ago(a.made.atNs, d.nowNs)}` : '';
   for (const t of wrap(`chan ${c.elemType ?? '?'}${made}`, width, '    ')) out.push({ text: t, kind: 'detail', entry });
   waiterLines(chanWaiters(c), rows, entry, out);
@@ -158,7 +158,7 @@ export function waitTitle(d: WaitData): string {
   return `WAITS  ${dl}${count(d.channels.length)} channel${d.channels.length === 1 ? '' : 's'} · ${count(d.locks.length)} lock${d.locks.length === 1 ? '' : 's'} with waiters   Enter: open  f: follow`;
 }
 
-export function waitLines(d: WaitData, rows: ReadonlyMap<number, GoroutineRow>, open: string | null, width: number): ListLine[] {
+export function waitLines(d: WaitData, rows: RowLookup, open: string | null, width: number): ListLine[] {
   const out: ListLine[] = [];
   let entry = 0;
   const elem = elemTypes(d.channels);
@@ -196,7 +196,7 @@ export function waitLines(d: WaitData, rows: ReadonlyMap<number, GoroutineRow>, 
 
 export interface ChannelViewProps {
   readonly data: WaitData;
-  readonly rows: ReadonlyMap<number, GoroutineRow>;
+  readonly rows: RowLookup;
   readonly cursor: number;
   readonly open: string | null;
   readonly height: number;

@@ -2,13 +2,13 @@
 // The goroutine table, virtualized: only the `height` items from `top` are
 // rendered, whatever the length of the list. Each row is one pre-cut line.
 import { Box, Text } from 'ink';
-import type { Group, Item, SortSpec } from '../src/model/derive.ts';
+import type { Group, Item, ItemList, SortSpec } from '../src/model/derive.ts';
 import { type GoroutineRow, basename } from '../src/model/rows.ts';
 import { type Column, tableColumns } from './columns.ts';
 import { blockedText, cell, count, hex } from './text.ts';
 
 export interface TableProps {
-  readonly items: readonly Item[];
+  readonly items: ItemList;
   readonly cursor: number;
   readonly top: number;
   readonly height: number;
@@ -84,7 +84,8 @@ export function GoroutineTable(p: TableProps) {
   const titles = cols.map((c) => cell(c.title + (c.id === p.sort.column ? (p.sort.desc ? '↓' : '↑') : ''), c.width, c.right));
   // Grouped: COUNT, STATE, BLOCKED, then the group label across the rest (as in group rows).
   const title = p.groupTitle ? [cell('COUNT', cols[0]!.width, true), titles[1], titles[2], `GROUP: ${p.groupTitle}`].join(' ') : titles.join(' ');
-  const visible = p.items.slice(p.top, p.top + p.height);
+  const visible: Item[] = [];
+  for (let i = p.top; i < Math.min(p.items.length, p.top + p.height); i++) visible.push(p.items.at(i)!);
   return (
     <Box flexDirection="column" height={p.height + 1}>
       <Text bold inverse={!p.color} backgroundColor={p.color ? 'blue' : undefined} wrap="truncate-end">{cell(title, p.width)}</Text>

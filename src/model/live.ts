@@ -7,7 +7,7 @@ import type { ChannelJSON, LeakSuspectJSON } from '../analysis/json.ts';
 import { CompactSnapshot } from '../runtime/compact.ts';
 import { type Frame, STATUS_NAMES, type Snapshot } from '../runtime/goroutine.ts';
 import type { ProbeFeed } from './probe.ts';
-import { type GoroutineRow, type RowColumns, SnapshotRow, isBlockedStatus, topUserFrame } from './rows.ts';
+import { type RowColumns, type RowList, RowTable, isBlockedStatus, topUserFrame } from './rows.ts';
 
 export interface ProcessInfo {
   pid: number;
@@ -41,8 +41,8 @@ export interface ModelView {
   readonly module: string | null;
   readonly takenAt: Date;
   readonly snapshotMs: number;
-  /** Every goroutine, system ones included (rows[i].g.system tells). */
-  readonly rows: readonly GoroutineRow[];
+  /** Every goroutine, system ones included (row.g.system tells), in goid order; rows.table finds one by goid. */
+  readonly rows: RowList;
   /** Non-system goroutines, and the runtime's own. */
   readonly total: number;
   readonly system: number;
@@ -117,11 +117,9 @@ export class LiveModel {
     };
     const since = new Float64Array(n);
     const { fresh, gone } = this.carryOver(snap, since, nowMs);
-    const rows: GoroutineRow[] = new Array(n);
     let system = 0;
     const counts = new Array<number>(STATUS_NAMES.length).fill(0);
     for (let i = 0; i < n; i++) {
-      rows[i] = new SnapshotRow(cols, i);
       this.blocked(snap, i, cols, since[i]!, nowMs, parkStacks);
       if (snap.system(i)) system++;
       else counts[snap.statusIndex(i)]!++;
@@ -141,7 +139,7 @@ export class LiveModel {
       module: snap.module,
       takenAt: snap.takenAt,
       snapshotMs: snap.durationMs,
-      rows,
+      rows: new RowTable(cols).all(),
       total,
       system,
       byStatus: byStatus.sort((a, b) => b.count - a.count || (a.status < b.status ? -1 : 1)),

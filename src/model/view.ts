@@ -3,7 +3,7 @@
 // without rendering. The context carries what the reducer must not own: the
 // visible items of this frame and page sizes. Several keys may arrive between
 // two renders, so the cursor is always resolved from the state itself.
-import { GROUPINGS, type Grouping, type Item, SORT_COLUMNS, type SortColumn, type SortSpec, compileFilter, itemKey } from './derive.ts';
+import { GROUPINGS, type Grouping, type ItemList, SORT_COLUMNS, type SortColumn, type SortSpec, compileFilter, itemKey } from './derive.ts';
 
 export type Mode = 'table' | 'filter' | 'stack' | 'help' | 'channels' | 'leaks';
 
@@ -59,7 +59,7 @@ export type Action =
   | { type: 'message'; text: string | null };
 
 export interface ViewContext {
-  readonly items: readonly Item[];
+  readonly items: ItemList;
   /** The sortable columns on screen, in order (CHANNEL only with probes). */
   readonly columns: readonly SortColumn[];
   /** Rows of the table that fit on screen. */
@@ -96,13 +96,14 @@ export const initialView: ViewState = {
 const clamp = (n: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, n));
 
 /** Where the cursor is in `items`: on the selected item if it is still there, else at the same index. */
-export function resolveCursor(state: ViewState, items: readonly Item[]): number {
+export function resolveCursor(state: ViewState, items: ItemList): number {
   if (state.selected !== null) {
     const sel = state.selected;
-    const goid = sel.startsWith('g') ? Number(sel.slice(1)) : NaN;
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if (it.kind === 'goroutine' ? it.row.id === goid : `group:${it.group.key}` === sel) return i;
+    if (items.indexOfKey !== undefined) {
+      const i = items.indexOfKey(sel);
+      if (i >= 0) return i;
+    } else {
+      for (let i = 0; i < items.length; i++) if (itemKey(items.at(i)!) === sel) return i;
     }
   }
   return clamp(state.cursor, 0, Math.max(0, items.length - 1));
@@ -118,7 +119,7 @@ export function scrollTop(prevTop: number, cursor: number, pageSize: number, len
 function moveTo(state: ViewState, ctx: ViewContext, index: number): ViewState {
   const n = ctx.items.length;
   const cursor = clamp(index, 0, Math.max(0, n - 1));
-  const selected = n > 0 ? itemKey(ctx.items[cursor]!) : null;
+  const selected = n > 0 ? itemKey(ctx.items.at(cursor)!) : null;
   return { ...state, cursor, selected, top: scrollTop(state.top, cursor, ctx.pageSize, n) };
 }
 
@@ -128,7 +129,7 @@ function scrollStack(state: ViewState, ctx: ViewContext, to: number): ViewState 
 
 function enter(state: ViewState, ctx: ViewContext): ViewState {
   const cursor = resolveCursor(state, ctx.items);
-  const it = ctx.items[cursor];
+  const it = ctx.items.at(cursor);
   if (it === undefined) return state;
   if (it.kind === 'goroutine') return { ...state, mode: 'stack', stackGoid: it.row.id, stackTop: 0, stackFrom: 'table' };
   const expanded = new Set(state.expanded);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { cleanup, render } from 'ink-testing-library';
-import { flatten, groupRows, sortRows } from '../../src/model/derive.ts';
+import { filterRows, flatten, groupRows, sortRows } from '../../src/model/derive.ts';
 import { LiveModel } from '../../src/model/live.ts';
 import { tableColumns } from '../../ui/columns.ts';
 import { GoroutineTable, fitLocation } from '../../ui/GoroutineTable.tsx';
@@ -51,7 +51,7 @@ test('location cells keep file:line: the package path goes first, then the start
 });
 
 test('group rows: count, main state with how many others, longest blocked, label', (t) => {
-  const rows = serviceView().rows.filter((r) => !r.g.system);
+  const rows = filterRows(serviceView().rows, null, false);
   const groups = groupRows(sortRows(rows, sort), 'creator');
   const items = flatten(rows, groups, new Set([groups[0]!.key]));
   const { lastFrame } = render(<GoroutineTable items={items} cursor={0} top={0} height={20} width={100} showChannel={false} sort={sort} color={false} empty="" />);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { CompactSnapshot, SnapshotEncoder, StackTable } from '../../src/runtime/compact.ts';
 import { LiveModel } from '../../src/model/live.ts';
+import type { GoroutineRow } from '../../src/model/rows.ts';
 import { dumpChunks } from '../../src/model/dump.ts';
 import { STACKS, g, service, snapshot } from '../ui/goroutines.ts';
 
@@ -53,9 +54,9 @@ test('model rows read the compact cells; the dump gets plain goroutines with ful
   t.true(text.includes('sync.(*Mutex).Lock(...)'));
 });
 
-test('sortRows: by bucket (few distinct keys) or by comparison (many), the same order as a plain sort', async (t) => {
+test('sortRows: by radix over typed keys, with few or many distinct keys, the same order as a plain sort', async (t) => {
   const { sortRows, SORT_COLUMNS } = await import('../../src/model/derive.ts');
-  const { locationText } = await import('../../src/model/rows.ts');
+  const { RowList, locationText } = await import('../../src/model/rows.ts');
   const stacks = [STACKS.chanRecv, STACKS.mutex, STACKS.serve, STACKS.none];
   let seed = 7;
   const rnd = (k: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
@@ -64,13 +65,13 @@ test('sortRows: by bucket (few distinct keys) or by comparison (many), the same 
     const unique = [...new Map(gs.map((x) => [x.id, x])).values()];
     const rows = new LiveModel().ingest(snapshot(unique), { pid: 1, name: 'app', uptimeSec: 1 }, 0).rows;
     // Not in goid order, as a filter or another sort may hand them over.
-    const shuffled = [...rows].reverse();
+    const shuffled = new RowList(rows.table, rows.index.slice().reverse());
     for (const column of SORT_COLUMNS) {
       for (const desc of [false, true]) {
-        const key = (r: (typeof rows)[number]): number | string | null =>
+        const key = (r: GoroutineRow): number | string | null =>
           column === 'id' ? r.id : column === 'state' ? r.state : column === 'blocked' ? r.blockedMs : column === 'channel' ? r.channel
             : column === 'location' ? (r.location === null ? null : locationText(r.location)) : (r.creator === null ? null : locationText(r.creator));
-        const want = [...shuffled].sort((a, b) => {
+        const want = [...shuffled as Iterable<GoroutineRow>].sort((a, b) => {
           const ka = key(a);
           const kb = key(b);
           if (ka === null || kb === null) return ka === kb ? a.id - b.id : ka === null ? 1 : -1;

@@ -144,10 +144,10 @@ test('probes attached later: the feed answers from the next ingest, rates restar
   m.setFeed(feed);
   const v1 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 1000);
   t.is(v1.createdPerSec, null, 'goid-set rates and probe counters do not mix');
-  t.deepEqual([v1.rows[0]!.blockedMs, v1.rows[0]!.blockedExact, v1.rows[0]!.channel], [1000, true, 0xc0001]);
+  t.deepEqual([v1.rows.at(0)!.blockedMs, v1.rows.at(0)!.blockedExact, v1.rows.at(0)!.channel], [1000, true, 0xc0001]);
   feed.set({ ...data, nowNs: 10e9, parks: [], counters: { created: 5, exited: 4, drops: 2 } });
   const v2 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 2000);
   t.deepEqual([v2.createdPerSec, v2.exitedPerSec], [2, 3]);
-  t.false(v2.rows[0]!.blockedExact, 'no park record any more: approximate again');
+  t.false(v2.rows.at(0)!.blockedExact, 'no park record any more: approximate again');
   t.deepEqual(v2.probes, { mode: data.mode, overhead: 0.001, drops: 2 });
 });

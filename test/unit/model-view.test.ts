@@ -1,12 +1,12 @@
 import test from 'ava';
-import { type Item, flatten, groupRows } from '../../src/model/derive.ts';
+import { type Item, filterRows, flatten, groupRows } from '../../src/model/derive.ts';
 import { F6, NO_KEY, type KeyPress, keyToCommand } from '../../src/model/keys.ts';
 import { LiveModel } from '../../src/model/live.ts';
 import { type Action, type ViewContext, type ViewState, initialView, reduce, resolveCursor, scrollTop } from '../../src/model/view.ts';
 import { service, snapshot } from '../ui/goroutines.ts';
 
-const rows = new LiveModel().ingest(snapshot(service()), { pid: 1, name: 'app', uptimeSec: 1 }, 0).rows.filter((r) => !r.g.system);
-const items: Item[] = flatten(rows, null, new Set());
+const rows = filterRows(new LiveModel().ingest(snapshot(service()), { pid: 1, name: 'app', uptimeSec: 1 }, 0).rows, null, false);
+const items: Item[] = [...flatten(rows, null, new Set())];
 const ctx = (over: Partial<ViewContext> = {}): ViewContext => ({ items, columns: ['id', 'state', 'blocked', 'location', 'creator'], pageSize: 5, stackLines: 30, stackPage: 10, ...over });
 const run = (actions: Action[], c = ctx(), s: ViewState = initialView): ViewState => actions.reduce((st, a) => reduce(st, a, c), s);
 const key = (k: Partial<KeyPress>): KeyPress => ({ ...NO_KEY, ...k });
@@ -14,7 +14,7 @@ const key = (k: Partial<KeyPress>): KeyPress => ({ ...NO_KEY, ...k });
 test('moving: several keys before a render add up; the selection follows its goroutine', (t) => {
   const s = run([{ type: 'move', by: 1 }, { type: 'move', by: 1 }, { type: 'move', by: 1 }]);
   t.is(s.cursor, 3);
-  t.is(s.selected, `g${rows[3]!.id}`);
+  t.is(s.selected, `g${rows.at(3)!.id}`);
   // The list changes under the cursor: it stays on the same goroutine.
   const reordered = [...items].reverse();
   t.is(resolveCursor(s, reordered), items.length - 4);
@@ -73,7 +73,7 @@ test('group: g cycles none → creation site → top frame → whole stack; Ente
 test('Enter on a goroutine opens its stack; it scrolls, and Esc or Enter closes it', (t) => {
   const s = run([{ type: 'move', by: 2 }, { type: 'enter' }]);
   t.is(s.mode, 'stack');
-  t.is(s.stackGoid, rows[2]!.id);
+  t.is(s.stackGoid, rows.at(2)!.id);
   t.is(run([{ type: 'page', by: 1 }], ctx(), s).stackTop, 9);
   t.is(run([{ type: 'end' }], ctx(), s).stackTop, 20);
   t.is(run([{ type: 'move', by: -1 }], ctx(), s).stackTop, 0);
