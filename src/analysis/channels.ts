@@ -57,8 +57,10 @@ export interface ChannelRead {
 export function readChannel(
   mem: TargetMemory, L: AnalysisLayout, addr: number, types: TypeNames, goidOf: (gAddr: number) => number | undefined,
 ): ChannelRead | undefined {
-  const b = readStruct(mem, addr, L.hchan.size);
-  if (!b) return undefined;
+  const view = readStruct(mem, addr, L.hchan.size);
+  if (!view) return undefined;
+  // Our own copy: the queue walks below load many chunks, and the cache recycles them.
+  const b = Buffer.from(view);
   const len = word(b, L.hchan.qcount);
   const cap = word(b, L.hchan.dataqsiz);
   const sendx = word(b, L.hchan.sendx);

@@ -165,8 +165,10 @@ function readAllGs(src: WaitSource): LiveG[] | string {
   const ptrB = readStruct(mem, bin.globals.allgptr + bias, 8);
   if (!lenB || !ptrB) return 'runtime.allgs is unreadable';
   const n = word(lenB, 0);
-  const arr = n > 0 && n <= MAX_ALLGS ? readStruct(mem, word(ptrB, 0), n * 8) : undefined;
-  if (!arr) return 'runtime.allgs is unreadable';
+  const view = n > 0 && n <= MAX_ALLGS ? readStruct(mem, word(ptrB, 0), n * 8) : undefined;
+  if (!view) return 'runtime.allgs is unreadable';
+  // Our own copy: reading the gs loads many chunks, and the cache recycles them.
+  const arr = Buffer.from(view);
   const out: LiveG[] = [];
   for (let i = 0; i < n; i++) {
     const addr = word(arr, i * 8);

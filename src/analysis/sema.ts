@@ -19,8 +19,10 @@ const MAX_SEMA_WAITERS = 1 << 20;
 export function semtableWaiters(mem: TargetMemory, L: AnalysisLayout, semtable: number): Map<number, number> {
   const out = new Map<number, number>();
   const seen = new Set<number>();
-  const table = readStruct(mem, semtable, SEMTABLE_ROOTS * SEMTABLE_STRIDE);
-  if (!table) return out;
+  const view = readStruct(mem, semtable, SEMTABLE_ROOTS * SEMTABLE_STRIDE);
+  if (!view) return out;
+  // Our own copy: walking the treaps loads many chunks, and the cache recycles them.
+  const table = Buffer.from(view);
   for (let i = 0; i < SEMTABLE_ROOTS; i++) {
     const stack = [word(table, i * SEMTABLE_STRIDE + L.semaRoot.treap)];
     while (stack.length > 0 && seen.size < MAX_SEMA_WAITERS) {
@@ -56,8 +58,10 @@ const MAX_PROBES = 64;
  */
 export function findCondList(mem: TargetMemory, L: AnalysisLayout, gAddr: number, sp: number, hi: number, isCode: (v: number) => boolean): number | undefined {
   const n = Math.min(MAX_STACK_WORDS, Math.floor((hi - sp) / 8));
-  const stack = n > 0 ? readStruct(mem, sp, n * 8) : undefined;
-  if (!stack) return undefined;
+  const view = n > 0 ? readStruct(mem, sp, n * 8) : undefined;
+  if (!view) return undefined;
+  // Our own copy: the list walks below load chunks, and the cache recycles them.
+  const stack = Buffer.from(view);
   const tried = new Set<number>();
   for (let i = 0; i < n && tried.size < MAX_PROBES; i++) {
     const w = word(stack, i * 8);
