@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LiveModel } from '../src/model/live.ts';
 import { SnapshotSource } from '../src/cli/snapshot-source.ts';
-import { ProbeFeedFromData } from '../src/model/probe.ts';
+import { NO_PARKS, ProbeFeedFromData } from '../src/model/probe.ts';
 import { ROOT, buildParked, startParked } from './common.ts';
 
 // Styles as on a real terminal, even when this output is piped: without
@@ -99,7 +99,7 @@ async function inProcess(pid: number): Promise<string[]> {
   // With the probes gtop attaches by default (--probes light), when it can.
   const { source } = await SnapshotSource.open({ pid, probes: 'light', budgetPct: 1 });
   const probeError = await source.probes;
-  const feed = probeError === null ? new ProbeFeedFromData({ mode: '', nowNs: 0, parks: [], counters: { created: 0, exited: 0, drops: 0 }, overhead: null, channels: [] }) : undefined;
+  const feed = probeError === null ? new ProbeFeedFromData({ mode: '', nowNs: 0, parks: NO_PARKS, counters: { created: 0, exited: 0, drops: 0 }, overhead: null, channels: [] }) : undefined;
   const model = new LiveModel(feed);
   const term = new FakeTerminal();
   const keys = new FakeKeyboard();

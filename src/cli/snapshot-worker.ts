@@ -12,7 +12,7 @@ import {
 import { DEADLOCK_AUTO_LIMIT } from './analysis-json.ts';
 import { type ErrorKind, GtopError } from '../errors.ts';
 import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
-import type { ChannelActivity, ParkRecord, ProbeFeedData } from '../model/probe.ts';
+import { type ChannelActivity, type ProbeFeedData, parkColumns } from '../model/probe.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
 import { SnapshotEncoder, type WireSnapshot } from '../runtime/compact.ts';
@@ -136,7 +136,7 @@ const ACTIVITY_LIMIT = 5_000;
 function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
   const waiting: number[] = [];
   for (const g of snap.goroutines) if (g.status === 'waiting') waiting.push(g.id);
-  const parks: (readonly [number, ParkRecord])[] = [...w.parks(waiting)];
+  const parks = parkColumns(w.parks(waiting));
   const channels: (readonly [number, ChannelActivity])[] = [];
   for (const addr of analysedChannels) {
     const a = w.channel(addr);
@@ -156,9 +156,6 @@ const encoder = new SnapshotEncoder();
 function snapshot(): WorkerReply {
   if (session === undefined) throw new GtopError('internal', 'the session did not open');
   watcher?.update();
-  // The last snapshot's garbage, collected now rather than after the reply:
-  // the main thread is waiting, not rendering, and the heap peaks at one snapshot.
-  collectGarbage();
   const snap = session.snapshot();
   const analysis = analyse(session, snap);
   let probe: ProbeFeedData | null = null;
@@ -192,5 +189,11 @@ port.on('message', (m: WorkerRequest) => {
     } catch (err) {
       post(failure(err));
     }
+    // The refresh's garbage (the snapshot, its wait graph, the encoded
+    // columns), collected as soon as the reply is out: resident memory then
+    // falls back to what the worker keeps between refreshes instead of
+    // holding the peak until the next request, and the next snapshot does
+    // not wait for a collection. The reply was copied when posted.
+    if (m.type === 'snapshot') collectGarbage();
   });
 });

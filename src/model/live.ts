@@ -6,7 +6,7 @@
 import type { ChannelJSON, LeakSuspectJSON } from '../analysis/json.ts';
 import { CompactSnapshot } from '../runtime/compact.ts';
 import { type Frame, STATUS_NAMES, type Snapshot } from '../runtime/goroutine.ts';
-import type { ProbeFeed } from './probe.ts';
+import type { ParkColumns, ProbeFeed } from './probe.ts';
 import { type RowColumns, type RowList, RowTable, isBlockedStatus, topUserFrame } from './rows.ts';
 
 export interface ProcessInfo {
@@ -119,8 +119,9 @@ export class LiveModel {
     const { fresh, gone } = this.carryOver(snap, since, nowMs);
     let system = 0;
     const counts = new Array<number>(STATUS_NAMES.length).fill(0);
+    const parks = this.feed ? new Parks(this.feed) : undefined;
     for (let i = 0; i < n; i++) {
-      this.blocked(snap, i, cols, since[i]!, nowMs, parkStacks);
+      this.blocked(snap, i, cols, since[i]!, nowMs, parks, parkStacks);
       if (snap.system(i)) system++;
       else counts[snap.statusIndex(i)]!++;
     }
@@ -165,15 +166,14 @@ export class LiveModel {
   }
 
   /** Blocked time (exact from a probe, else a lower bound from snapshots), and the channel a probe saw. */
-  private blocked(snap: CompactSnapshot, i: number, cols: RowColumns, since: number, nowMs: number, parkStacks: Map<number, readonly Frame[]>): void {
+  private blocked(snap: CompactSnapshot, i: number, cols: RowColumns, since: number, nowMs: number, parks: Parks | undefined, parkStacks: Map<number, readonly Frame[]>): void {
     if (!isBlockedStatus(snap.status(i))) return;
     const id = snap.id(i);
-    const park = this.feed?.park(id);
-    if (park !== undefined && park.reason === snap.waitReason(i)) {
-      if (park.parkStack) parkStacks.set(id, park.parkStack);
-      cols.blockedMs[i] = Math.max(0, (this.feed!.nowNs() - park.parkedAtNs) / 1e6);
+    if (parks?.seen(id, snap.waitReason(i))) {
+      if (parks.stack) parkStacks.set(id, parks.stack);
+      cols.blockedMs[i] = Math.max(0, (this.feed!.nowNs() - parks.parkedAtNs) / 1e6);
       cols.blockedExact[i] = 1;
-      if (park.channel !== undefined) cols.channel[i] = park.channel;
+      cols.channel[i] = parks.channel;
     } else {
       const minutes = snap.waitMinutes(i);
       cols.blockedMs[i] = Math.max(nowMs - since, minutes !== null ? minutes * 60_000 : 0);
@@ -226,4 +226,44 @@ function sameWait(a: CompactSnapshot, i: number, b: CompactSnapshot, j: number):
   const ta = topUserFrame(fa, a.module);
   const tb = topUserFrame(fb, b.module);
   return ta?.function === tb?.function && ta?.line === tb?.line;
+}
+
+/**
+ * The probes' parks for a snapshot's rows, asked in goid order: a merge over
+ * the feed's columns when it has them (no lookup, no object per goroutine),
+ * else one park() per goroutine. The figures of the last hit are its fields.
+ */
+class Parks {
+  parkedAtNs = 0;
+  /** NaN: not on a channel. */
+  channel = NaN;
+  stack: readonly Frame[] | undefined;
+  private readonly cols: ParkColumns | undefined;
+  private readonly stacks: Map<number, readonly Frame[]> | undefined;
+  private k = 0;
+
+  constructor(private readonly feed: ProbeFeed) {
+    this.cols = feed.parkColumns?.();
+    this.stacks = this.cols && this.cols.stacks.length > 0 ? new Map(this.cols.stacks) : undefined;
+  }
+
+  /** True when the probes saw `goid` park for this wait reason (a park for another reason is an older one). */
+  seen(goid: number, reason: string | null): boolean {
+    const c = this.cols;
+    if (c === undefined) {
+      const p = this.feed.park(goid);
+      if (p === undefined || p.reason !== reason) return false;
+      this.parkedAtNs = p.parkedAtNs;
+      this.channel = p.channel ?? NaN;
+      this.stack = p.parkStack;
+      return true;
+    }
+    while (this.k < c.goid.length && c.goid[this.k]! < goid) this.k++;
+    const k = this.k;
+    if (k >= c.goid.length || c.goid[k] !== goid || c.reasons[c.reason[k]!] !== reason) return false;
+    this.parkedAtNs = c.parkedAtNs[k]!;
+    this.channel = c.channel[k]!;
+    this.stack = this.stacks?.get(goid);
+    return true;
+  }
 }

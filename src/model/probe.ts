@@ -64,6 +64,8 @@ export interface ProbeFeed {
   nowNs(): number;
   /** The last park of a goroutine still parked, or undefined when the probes did not see it park. */
   park(goid: number): ParkRecord | undefined;
+  /** The same for many goroutines at once, in goid order, when the feed has them so (the model merges them with a snapshot). */
+  parkColumns?(): ParkColumns;
   counters(): ProbeCounters;
   /** Measured cost to the target as a fraction of its CPU time (0.004 = 0.4 %), null until known. */
   overhead(): number | null;
@@ -71,12 +73,80 @@ export interface ProbeFeed {
   channel(addr: number): ChannelActivity | undefined;
 }
 
+/**
+ * Parks in columns, ascending goid: 100k of them cross from the worker as a
+ * few typed arrays rather than 100k objects the main thread would rebuild
+ * and then collect at every refresh.
+ */
+export interface ParkColumns {
+  readonly goid: Float64Array;
+  readonly parkedAtNs: Float64Array;
+  /** Index in `reasons`. */
+  readonly reason: Uint32Array;
+  readonly reasons: readonly string[];
+  /** NaN: not parked on a channel. */
+  readonly channel: Float64Array;
+  /** Park-time stacks, for the goroutines that have one. */
+  readonly stacks: readonly (readonly [goid: number, frames: readonly Frame[]])[];
+}
+
+export const NO_PARKS: ParkColumns = parkColumns([]);
+
+/** Parks (any order) in columns. */
+export function parkColumns(parks: Iterable<readonly [goid: number, park: ParkRecord]>): ParkColumns {
+  const list = [...parks].sort((a, b) => a[0] - b[0]);
+  const n = list.length;
+  const cols = { goid: new Float64Array(n), parkedAtNs: new Float64Array(n), reason: new Uint32Array(n), channel: new Float64Array(n) };
+  const reasons: string[] = [];
+  const reasonIndex = new Map<string, number>();
+  const stacks: [number, readonly Frame[]][] = [];
+  list.forEach(([goid, p], k) => {
+    cols.goid[k] = goid;
+    cols.parkedAtNs[k] = p.parkedAtNs;
+    let r = reasonIndex.get(p.reason);
+    if (r === undefined) reasonIndex.set(p.reason, (r = reasons.push(p.reason) - 1));
+    cols.reason[k] = r;
+    cols.channel[k] = p.channel ?? NaN;
+    if (p.parkStack) stacks.push([goid, p.parkStack]);
+  });
+  return { ...cols, reasons, stacks };
+}
+
+/** Position of `goid` in the columns, -1 when absent. */
+function findPark(c: ParkColumns, goid: number): number {
+  let lo = 0;
+  let hi = c.goid.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = c.goid[mid]!;
+    if (v === goid) return mid;
+    if (v < goid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The park at position k of the columns, as a record. */
+export function parkAt(c: ParkColumns, k: number, stack?: readonly Frame[]): ParkRecord {
+  const channel = c.channel[k]!;
+  return {
+    parkedAtNs: c.parkedAtNs[k]!, reason: c.reasons[c.reason[k]!]!,
+    ...(Number.isNaN(channel) ? {} : { channel }), ...(stack ? { parkStack: stack } : {}),
+  };
+}
+
+/** Every park of the columns, as [goid, record] in goid order. */
+export function parkEntries(c: ParkColumns): [goid: number, park: ParkRecord][] {
+  const stacks = new Map(c.stacks);
+  return Array.from(c.goid, (goid, k) => [goid, parkAt(c, k, stacks.get(goid))]);
+}
+
 /** One refresh's worth of probe answers, as plain data (it crosses from the snapshot worker). */
 export interface ProbeFeedData {
   mode: string;
   nowNs: number;
-  /** goid → its park, for the goroutines of the snapshot that the probes saw park. */
-  parks: readonly (readonly [goid: number, park: ParkRecord])[];
+  /** The parks of the goroutines of the snapshot that the probes saw park. */
+  parks: ParkColumns;
   counters: ProbeCounters;
   overhead: number | null;
   /** *hchan → activity, for the channels of the wait analysis sent with the same snapshot. */
@@ -86,7 +156,7 @@ export interface ProbeFeedData {
 /** A ProbeFeed answering from the data sent with each snapshot. */
 export class ProbeFeedFromData implements ProbeFeed {
   private data: ProbeFeedData;
-  private parks = new Map<number, ParkRecord>();
+  private stacks = new Map<number, readonly Frame[]>();
   private chans = new Map<number, ChannelActivity>();
 
   constructor(first: ProbeFeedData) {
@@ -97,7 +167,7 @@ export class ProbeFeedFromData implements ProbeFeed {
   /** The data that came with the next snapshot. */
   set(data: ProbeFeedData): void {
     this.data = data;
-    this.parks = new Map(data.parks);
+    this.stacks = new Map(data.parks.stacks);
     this.chans = new Map(data.channels);
   }
 
@@ -109,7 +179,11 @@ export class ProbeFeedFromData implements ProbeFeed {
     return this.data.nowNs;
   }
   park(goid: number): ParkRecord | undefined {
-    return this.parks.get(goid);
+    const k = findPark(this.data.parks, goid);
+    return k < 0 ? undefined : parkAt(this.data.parks, k, this.stacks.get(goid));
+  }
+  parkColumns(): ParkColumns {
+    return this.data.parks;
   }
   counters(): ProbeCounters {
     return this.data.counters;

@@ -16,6 +16,7 @@ import { type OracleGoroutine, parseDump } from '../helpers/oracle.ts';
 import { PARKING_KINDS, firstMainFrame } from '../helpers/parking.ts';
 import { httpGet, startFixture } from '../helpers/process.ts';
 import { toolchainByMinor } from '../helpers/toolchains.ts';
+import { parkEntries } from '../../src/model/probe.ts';
 
 const run = promisify(execFile);
 
@@ -426,7 +427,7 @@ test.serial('the snapshot worker with probes: park times for the snapshot\'s gor
     t.truthy(probe);
     t.regex(probe!.mode, /^uprobes light: park ready exit/);
     const byId = new Map(snap.goroutines.map((g) => [g.id, g]));
-    for (const [goid, park] of probe!.parks) {
+    for (const [goid, park] of parkEntries(probe!.parks)) {
       t.is(byId.get(goid)?.waitReason, park.reason, `goroutine ${goid}`);
       t.true(park.parkedAtNs <= probe!.nowNs);
       exact++;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { LiveModel } from '../../src/model/live.ts';
-import { type ParkRecord, type ProbeFeed, ProbeFeedFromData } from '../../src/model/probe.ts';
+import { NO_PARKS, type ParkRecord, type ProbeFeed, ProbeFeedFromData, parkColumns } from '../../src/model/probe.ts';
 import { isUserFunction, packageOf, topUserFrame } from '../../src/model/rows.ts';
 import { STACKS, frame, g, service, snapshot } from '../ui/goroutines.ts';
 
@@ -139,15 +139,36 @@ test('a failed refresh keeps the last rows and says why', (t) => {
 test('probes attached later: the feed answers from the next ingest, rates restart', (t) => {
   const m = new LiveModel();
   m.ingest(snapshot([g({ id: 10 })]), proc, T0);
-  const data = { mode: 'uprobes light: park ready exit', nowNs: 9e9, parks: [[10, { parkedAtNs: 8e9, reason: 'chan receive', channel: 0xc0001 }]] as const, counters: { created: 3, exited: 1, drops: 0 }, overhead: 0.001, channels: [] };
+  const data = { mode: 'uprobes light: park ready exit', nowNs: 9e9, parks: parkColumns([[10, { parkedAtNs: 8e9, reason: 'chan receive', channel: 0xc0001 }]]), counters: { created: 3, exited: 1, drops: 0 }, overhead: 0.001, channels: [] };
   const feed = new ProbeFeedFromData(data);
   m.setFeed(feed);
   const v1 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 1000);
   t.is(v1.createdPerSec, null, 'goid-set rates and probe counters do not mix');
   t.deepEqual([v1.rows.at(0)!.blockedMs, v1.rows.at(0)!.blockedExact, v1.rows.at(0)!.channel], [1000, true, 0xc0001]);
-  feed.set({ ...data, nowNs: 10e9, parks: [], counters: { created: 5, exited: 4, drops: 2 } });
+  feed.set({ ...data, nowNs: 10e9, parks: NO_PARKS, counters: { created: 5, exited: 4, drops: 2 } });
   const v2 = m.ingest(snapshot([g({ id: 10 })]), proc, T0 + 2000);
   t.deepEqual([v2.createdPerSec, v2.exitedPerSec], [2, 3]);
   t.false(v2.rows.at(0)!.blockedExact, 'no park record any more: approximate again');
   t.deepEqual(v2.probes, { mode: data.mode, overhead: 0.001, drops: 2 });
+});
+
+test('parks from the worker in columns: merged with the snapshot by goid; a park for another reason, or of a goroutine not in it, is not used', (t) => {
+  const m = new LiveModel();
+  const stack = [frame('main.worker', '/src/app/main.go', 42)];
+  const parks = parkColumns([
+    [20, { parkedAtNs: 7e9, reason: 'chan send', channel: 0xc0002, parkStack: stack }],
+    [5, { parkedAtNs: 1e9, reason: 'select' }],
+    [12, { parkedAtNs: 2e9, reason: 'chan receive' }],
+    [10, { parkedAtNs: 8e9, reason: 'chan receive' }],
+  ]);
+  t.deepEqual([...parks.goid], [5, 10, 12, 20], 'sorted by goid');
+  m.setFeed(new ProbeFeedFromData({ mode: 'uprobes', nowNs: 9e9, parks, counters: { created: 0, exited: 0, drops: 0 }, overhead: null, channels: [] }));
+  const v = m.ingest(snapshot([g({ id: 5, reason: 'chan receive' }), g({ id: 10 }), g({ id: 11 }), g({ id: 20, reason: 'chan send' })]), proc, T0);
+  const byId = new Map(v.rows.map((r) => [r.id, [r.blockedMs, r.blockedExact, r.channel]]));
+  t.deepEqual(byId.get(5), [0, false, null], 'parked since for another reason: an older park');
+  t.deepEqual(byId.get(10), [1000, true, null]);
+  t.deepEqual(byId.get(11), [0, false, null]);
+  t.deepEqual(byId.get(20), [2000, true, 0xc0002]);
+  t.deepEqual(v.parkStack(20), stack);
+  t.is(v.parkStack(10), null);
 });
