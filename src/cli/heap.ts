@@ -1,8 +1,8 @@
 // Garbage collection for the snapshot worker. A 100k-goroutine snapshot
 // leaves tens of MB of garbage per refresh, and V8 lets a heap grow to
-// several times its live size before a full collection; collected before
-// each snapshot (while the main thread waits for it), gtop's resident memory
-// stays near what it actually holds. Small heaps are left to V8.
+// several times its live size before a full collection; collected after
+// each reply (while the main thread draws it), gtop's resident memory stays
+// near what it actually holds. Small heaps are left to V8.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
