@@ -4,7 +4,7 @@
 // wait (same status, wait reason and top frame), or the runtime's own
 // minutes when larger. Created/exited rates come from goid sets.
 import type { ChannelJSON, LeakSuspectJSON } from '../analysis/json.ts';
-import { CompactSnapshot } from '../runtime/compact.ts';
+import { CompactSnapshot, FLAG_SYSTEM } from '../runtime/compact.ts';
 import { type Frame, STATUS_NAMES, type Snapshot } from '../runtime/goroutine.ts';
 import type { ParkColumns, ProbeFeed } from './probe.ts';
 import { type RowColumns, type RowList, RowTable, isBlockedStatus, topUserFrame } from './rows.ts';
@@ -72,6 +72,8 @@ interface Previous {
   snap: CompactSnapshot;
   /** Time (ms) of the snapshot that first showed each goroutine's current wait. */
   since: Float64Array;
+  /** Per distinct stack, its top user frame as "function:line" ('' for none). */
+  waitKeys: readonly string[];
 }
 
 const HISTORY = 600;
@@ -115,17 +117,13 @@ export class LiveModel {
       snap, blockedMs: new Float64Array(n).fill(NaN), blockedExact: new Uint8Array(n), channel: new Float64Array(n).fill(NaN),
       location: snap.distinctStacks.map((frames) => topUserFrame(frames, snap.module)),
     };
+    // Each pass over the rows is a function of typed arrays: optimized once, whatever the rest of ingest does.
+    const waitKeys = cols.location.map((f) => (f === null ? '' : `${f.function}:${f.line}`));
     const since = new Float64Array(n);
-    const { fresh, gone } = this.carryOver(snap, since, nowMs);
-    let system = 0;
-    const counts = new Array<number>(STATUS_NAMES.length).fill(0);
-    const parks = this.feed ? new Parks(this.feed) : undefined;
-    for (let i = 0; i < n; i++) {
-      this.blocked(snap, i, cols, since[i]!, nowMs, parks, parkStacks);
-      if (snap.system(i)) system++;
-      else counts[snap.statusIndex(i)]!++;
-    }
-    this.previous = { snap, since };
+    const { fresh, gone } = carryOver(this.previous, snap, waitKeys, since, nowMs);
+    const { system, counts } = tally(snap.wire.status, snap.wire.flags);
+    blockedTimes(snap, cols, since, nowMs, this.feed, parkStacks);
+    this.previous = { snap, since, waitKeys };
     const { created, exited } = this.rates(fresh, gone, nowMs);
     const total = n - system;
     this.history.push(total);
@@ -165,47 +163,6 @@ export class LiveModel {
     return this.last;
   }
 
-  /** Blocked time (exact from a probe, else a lower bound from snapshots), and the channel a probe saw. */
-  private blocked(snap: CompactSnapshot, i: number, cols: RowColumns, since: number, nowMs: number, parks: Parks | undefined, parkStacks: Map<number, readonly Frame[]>): void {
-    if (!isBlockedStatus(snap.status(i))) return;
-    const id = snap.id(i);
-    if (parks?.seen(id, snap.waitReason(i))) {
-      if (parks.stack) parkStacks.set(id, parks.stack);
-      cols.blockedMs[i] = Math.max(0, (this.feed!.nowNs() - parks.parkedAtNs) / 1e6);
-      cols.blockedExact[i] = 1;
-      cols.channel[i] = parks.channel;
-    } else {
-      const minutes = snap.waitMinutes(i);
-      cols.blockedMs[i] = Math.max(nowMs - since, minutes !== null ? minutes * 60_000 : 0);
-    }
-  }
-
-  /**
-   * Since when each goroutine waits as it does now (same status, wait reason
-   * and top frame as in the previous snapshot: carried over; else now), by a
-   * merge on goid (both snapshots are in goid order); counts new and gone goids.
-   */
-  private carryOver(snap: CompactSnapshot, since: Float64Array, nowMs: number): { fresh: number; gone: number } {
-    const prev = this.previous;
-    const n = snap.length;
-    if (prev === undefined) {
-      since.fill(nowMs);
-      return { fresh: n, gone: 0 };
-    }
-    const p = prev.snap;
-    let j = 0;
-    let matched = 0;
-    for (let i = 0; i < n; i++) {
-      const id = snap.id(i);
-      while (j < p.length && p.id(j) < id) j++;
-      if (j < p.length && p.id(j) === id) {
-        matched++;
-        since[i] = sameWait(snap, i, p, j) ? prev.since[j]! : nowMs;
-      } else since[i] = nowMs;
-    }
-    return { fresh: n - matched, gone: p.length - matched };
-  }
-
   private rates(fresh: number, gone: number, nowMs: number): { created: number | null; exited: number | null } {
     const counters = this.feed ? this.feed.counters() : null;
     const prev = this.prev;
@@ -217,15 +174,71 @@ export class LiveModel {
   }
 }
 
-/** Frames are shared per stack, but compared by content: a stack's interned id may have changed. */
-function sameWait(a: CompactSnapshot, i: number, b: CompactSnapshot, j: number): boolean {
-  if (a.statusIndex(i) !== b.statusIndex(j) || a.waitReason(i) !== b.waitReason(j)) return false;
-  const fa = a.frames(i);
-  const fb = b.frames(j);
-  if (fa === fb) return true;
-  const ta = topUserFrame(fa, a.module);
-  const tb = topUserFrame(fb, b.module);
-  return ta?.function === tb?.function && ta?.line === tb?.line;
+/** Non-system goroutines per status index, and the system ones. */
+function tally(status: Uint8Array, flags: Uint8Array): { system: number; counts: number[] } {
+  const counts = new Array<number>(STATUS_NAMES.length).fill(0);
+  let system = 0;
+  for (let i = 0; i < status.length; i++) {
+    if ((flags[i]! & FLAG_SYSTEM) !== 0) system++;
+    else counts[status[i]!]!++;
+  }
+  return { system, counts };
+}
+
+const BLOCKED = Uint8Array.from(STATUS_NAMES, (s) => (isBlockedStatus(s) ? 1 : 0));
+
+/**
+ * Since when each goroutine waits as it does now: carried over when it has
+ * the same status, wait reason and top user frame as in the previous
+ * snapshot, else now. A merge on goid (both snapshots are in goid order);
+ * counts new and gone goids.
+ */
+function carryOver(prev: Previous | undefined, snap: CompactSnapshot, waitKeys: readonly string[], since: Float64Array, nowMs: number): { fresh: number; gone: number } {
+  const n = snap.length;
+  if (prev === undefined) {
+    since.fill(nowMs);
+    return { fresh: n, gone: 0 };
+  }
+  const a = snap.wire;
+  const b = prev.snap.wire;
+  const m = b.id.length;
+  let j = 0;
+  let matched = 0;
+  for (let i = 0; i < n; i++) {
+    const id = a.id[i]!;
+    while (j < m && b.id[j]! < id) j++;
+    since[i] = nowMs;
+    if (j >= m || b.id[j] !== id) continue;
+    matched++;
+    const ra = a.waitReason[i]!;
+    const rb = b.waitReason[j]!;
+    // Wait reasons index per-message string tables: compare the strings.
+    const same = a.status[i] === b.status[j] && (ra < 0 ? rb < 0 : rb >= 0 && a.strings[ra] === b.strings[rb])
+      && waitKeys[a.stack[i]!] === prev.waitKeys[b.stack[j]!];
+    if (same) since[i] = prev.since[j]!;
+  }
+  return { fresh: n - matched, gone: m - matched };
+}
+
+/** Blocked time per row (exact from a probe, else a lower bound from snapshots), and the channel a probe saw. */
+function blockedTimes(snap: CompactSnapshot, cols: RowColumns, since: Float64Array, nowMs: number, feed: ProbeFeed | undefined, parkStacks: Map<number, readonly Frame[]>): void {
+  const w = snap.wire;
+  const parks = feed ? new Parks(feed) : undefined;
+  const nowNs = feed ? feed.nowNs() : 0;
+  for (let i = 0; i < w.id.length; i++) {
+    if (BLOCKED[w.status[i]!] === 0) continue;
+    const id = w.id[i]!;
+    const r = w.waitReason[i]!;
+    if (parks?.seen(id, r < 0 ? null : w.strings[r]!)) {
+      if (parks.stack) parkStacks.set(id, parks.stack);
+      cols.blockedMs[i] = Math.max(0, (nowNs - parks.parkedAtNs) / 1e6);
+      cols.blockedExact[i] = 1;
+      cols.channel[i] = parks.channel;
+    } else {
+      const minutes = w.waitMinutes[i]!;
+      cols.blockedMs[i] = Math.max(nowMs - since[i]!, minutes >= 0 ? minutes * 60_000 : 0);
+    }
+  }
 }
 
 /**

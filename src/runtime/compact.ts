@@ -8,7 +8,8 @@
 import { type CreatedBy, type Frame, type Goroutine, type GoroutineStatus, type Snapshot, STATUS_NAMES } from './goroutine.ts';
 
 const FLAG_LOCKED = 1;
-const FLAG_SYSTEM = 2;
+/** A runtime (system) goroutine, in WireSnapshot.flags. */
+export const FLAG_SYSTEM = 2;
 const FLAG_ELIDED = 4;
 const NONE = -1;
 const NO_LABELS: Record<string, string> = Object.freeze({});
