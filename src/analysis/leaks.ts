@@ -67,16 +67,13 @@ const NO_TARGETS: readonly string[] = Object.freeze([]);
 
 export class LeakTracker {
   private readonly samples: Sample[] = [];
-  // Per blocked goroutine, in columns indexed by a slot (goid → slot): the
-  // record, since when it is blocked that way, g.waitsince's figure (NaN:
-  // none) and the add() that last saw it.
-  private readonly slotOf = new Map<number, number>();
-  private readonly freeSlots: number[] = [];
-  private recOf = new Int32Array(1024);
-  private firstSeen = new Float64Array(1024);
-  private blockedMs = new Float64Array(1024);
-  private seenIn = new Uint32Array(1024);
-  private generation = 0;
+  // Per blocked goroutine of the latest add(), in columns sorted by goid
+  // (a 100k-entry Map was 3.5 MB): its record, since when it is blocked that
+  // way, and g.waitsince's figure (NaN: none).
+  private goids = new Float64Array(0);
+  private recOf = new Int32Array(0);
+  private firstSeen = new Float64Array(0);
+  private blockedMs = new Float64Array(0);
   private readonly records: (WaitRecord | undefined)[] = [];
   private readonly recordIds = new Map<string, number>();
   private readonly freeRecords: number[] = [];
@@ -95,10 +92,13 @@ export class LeakTracker {
   add(snap: Snapshot, waits?: WaitGraph, stuck?: Set<number>): void {
     const t = snap.takenAt.getTime();
     this.stuck = stuck;
-    const gen = ++this.generation;
     const sites = new Map<string, SiteSample>();
     // The wait graph shares one targets array among goroutines waiting on the same objects: keyed once per array.
     const keysOf = new Map<readonly WaitTarget[], { keys: readonly string[]; joined: string }>();
+    const size = snap.goroutines.length;
+    const goids = new Float64Array(size), recOf = new Int32Array(size), firstSeen = new Float64Array(size), blockedMs = new Float64Array(size);
+    const seenBefore = new Uint8Array(this.goids.length);
+    let n = 0;
     for (const g of snap.goroutines) {
       if (g.system || (g.status !== 'waiting' && g.status !== 'leaked') || !g.createdBy) continue;
       const key = siteKey(g);
@@ -111,36 +111,35 @@ export class LeakTracker {
       }
       const signature = `${g.waitReason}|${tk?.joined ?? ''}|${g.frames[0]?.function ?? ''}:${g.frames[0]?.line ?? 0}`;
       const id = this.record(key, signature, g.waitReason ?? g.status, g.startFunction ?? g.frames[g.frames.length - 1]?.function ?? '?', tk?.keys ?? NO_TARGETS);
-      let slot = this.slotOf.get(g.id);
-      let prevId: number | undefined;
-      if (slot === undefined) {
-        slot = this.newSlot(g.id);
-        this.firstSeen[slot] = t;
-      } else {
-        prevId = this.recOf[slot]!;
-        const prev = this.records[prevId]!;
-        if (prev.signature !== signature || prev.site !== key) {
-          this.depart(prev.site, t);
-          this.firstSeen[slot] = t;
-        }
+      const prevSlot = this.slotOf(g.id);
+      let first = t;
+      if (prevSlot >= 0) {
+        const prev = this.records[this.recOf[prevSlot]!]!;
+        if (prev.signature !== signature || prev.site !== key) this.depart(prev.site, t);
+        else first = this.firstSeen[prevSlot]!;
+        seenBefore[prevSlot] = 1;
       }
       this.records[id]!.refs++;
-      if (prevId !== undefined) this.unref(prevId);
-      this.recOf[slot] = id;
-      this.blockedMs[slot] = w?.blockedMs ?? NaN;
-      this.seenIn[slot] = gen;
+      goids[n] = g.id;
+      recOf[n] = id;
+      firstSeen[n] = first;
+      blockedMs[n] = w?.blockedMs ?? NaN;
+      n++;
       let s = sites.get(key);
       if (!s) sites.set(key, (s = { count: 0, goids: [] }));
       s.count++;
       s.goids!.push(g.id);
     }
-    for (const [goid, slot] of this.slotOf) {
-      if (this.seenIn[slot] === gen) continue;
-      this.depart(this.records[this.recOf[slot]!]!.site, t); // exited, or running again
-      this.unref(this.recOf[slot]!);
-      this.slotOf.delete(goid);
-      this.freeSlots.push(slot);
+    // Records are counted for this snapshot before the last one's are released, so shared ones survive.
+    for (let i = 0; i < this.goids.length; i++) {
+      if (!seenBefore[i]) this.depart(this.records[this.recOf[i]!]!.site, t); // exited, or running again
+      this.unref(this.recOf[i]!);
     }
+    const order = goidOrder(goids, n);
+    this.goids = permute(goids, order, new Float64Array(n));
+    this.recOf = permute(recOf, order, new Int32Array(n));
+    this.firstSeen = permute(firstSeen, order, new Float64Array(n));
+    this.blockedMs = permute(blockedMs, order, new Float64Array(n));
     if (waits) this.noteChannels(waits, t);
     const before = this.samples[this.samples.length - 1];
     if (before) for (const s of before.sites.values()) s.goids = null;
@@ -174,22 +173,16 @@ export class LeakTracker {
     this.freeRecords.push(id);
   }
 
-  private newSlot(goid: number): number {
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
-      slot = this.slotOf.size;
-      if (slot >= this.recOf.length) this.grow(this.recOf.length * 2);
+  /** The goroutine's index in the columns, -1 when it was not blocked in the latest add(). */
+  private slotOf(goid: number): number {
+    const g = this.goids;
+    let lo = 0, hi = g.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (g[mid]! < goid) lo = mid + 1;
+      else hi = mid;
     }
-    this.slotOf.set(goid, slot);
-    return slot;
-  }
-
-  private grow(n: number): void {
-    const more = <A extends Int32Array | Float64Array | Uint32Array>(a: A, b: A): A => { b.set(a); return b; };
-    this.recOf = more(this.recOf, new Int32Array(n));
-    this.firstSeen = more(this.firstSeen, new Float64Array(n));
-    this.blockedMs = more(this.blockedMs, new Float64Array(n));
-    this.seenIn = more(this.seenIn, new Uint32Array(n));
+    return lo < g.length && g[lo] === goid ? lo : -1;
   }
 
   private depart(site: string, t: number): void {
@@ -217,8 +210,8 @@ export class LeakTracker {
    * when it is not blocked in the latest snapshot. For "waiting for" columns.
    */
   blockedSince(goid: number): number | undefined {
-    const slot = this.slotOf.get(goid);
-    if (slot === undefined) return undefined;
+    const slot = this.slotOf(goid);
+    if (slot < 0) return undefined;
     const first = this.firstSeen[slot]!;
     const now = this.samples[this.samples.length - 1]?.t ?? first;
     return Math.min(first, now - (this.blockedOf(slot) ?? 0));
@@ -244,7 +237,7 @@ export class LeakTracker {
       if (growth < this.opts.minGrowth || rises < (n - 1) * 0.8) continue;
       const departed = this.departures.get(key)?.length ?? 0;
       const goids = now.goids!;
-      const slots = goids.map((g) => this.slotOf.get(g)!);
+      const slots = goids.map((g) => this.slotOf(g));
       // A few departures are tolerated (a goroutine woken by shutdown or a
       // rare reply); a site whose goroutines come and go is not leaking.
       if (departed > MAX_DEPARTED_RATIO * Math.max(growth, 1) || this.movedChannels(this.recordsOf(slots), first.t) > 0) continue;
@@ -301,6 +294,29 @@ export class LeakTracker {
       stuck, score, summary, evidence,
     };
   }
+}
+
+/** Indexes of goids[0, n) in ascending goid order. */
+function goidOrder(goids: Float64Array, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) max = Math.max(max, goids[i]!);
+  if (max < 2 ** 32 && n <= INDEX_SPAN) {
+    // goid and index in one double (exact below 2^53), sorted natively: no comparator calls.
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = goids[i]! * INDEX_SPAN + i;
+    keys.sort();
+    for (let i = 0; i < n; i++) order[i] = keys[i]! % INDEX_SPAN;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => goids[a]! - goids[b]!);
+}
+const INDEX_SPAN = 2 ** 21;
+
+function permute<A extends Float64Array | Int32Array>(from: A, order: Uint32Array, to: A): A {
+  for (let i = 0; i < order.length; i++) to[i] = from[order[i]!]!;
+  return to;
 }
 
 function siteKey(g: Goroutine): string {
