@@ -219,7 +219,9 @@ export class LiveWatcher implements ProbeFeed {
 
   /** Goroutines that vanished since the last snapshot exited; new ones were created. */
   noteSnapshot(snap: Snapshot): void {
-    this.lifecycle.onSnapshot(new Set(snap.goroutines.map((g) => g.id)));
+    const ids = new Float64Array(snap.goroutines.length);
+    snap.goroutines.forEach((g, k) => (ids[k] = g.id));
+    this.lifecycle.onSnapshot(ids);
   }
 
   /** Throws what stopped the watch (target gone or exec'd), if anything did. */
