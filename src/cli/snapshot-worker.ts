@@ -12,10 +12,10 @@ import {
 import { DEADLOCK_AUTO_LIMIT } from './analysis-json.ts';
 import { type ErrorKind, GtopError } from '../errors.ts';
 import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
-import { type ChannelActivity, type ProbeFeedData, parkColumns } from '../model/probe.ts';
+import { type ChannelActivity, type ProbeFeedData, parkBuffers, parkColumns } from '../model/probe.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
-import { SnapshotEncoder, type WireSnapshot } from '../runtime/compact.ts';
+import { SnapshotEncoder, type WireSnapshot, wireBuffers } from '../runtime/compact.ts';
 import { collectGarbage } from './heap.ts';
 
 export interface WorkerSetup {
@@ -56,7 +56,13 @@ export interface WaitAnalysis {
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
-const post = (r: WorkerReply): void => port.postMessage(r);
+const post = (r: WorkerReply): void => port.postMessage(r, transferable(r));
+
+/** A snapshot's columns move to the main thread instead of being copied (~6 MB per 100k goroutines). */
+function transferable(r: WorkerReply): ArrayBuffer[] {
+  if (r.type !== 'snapshot') return [];
+  return [...new Set([...wireBuffers(r.snap), ...(r.probe ? parkBuffers(r.probe.parks) : [])])];
+}
 
 function failure(err: unknown): WorkerReply {
   if (err instanceof GtopError) return { type: 'error', kind: err.kind, message: err.message, stack: undefined };

@@ -112,6 +112,11 @@ export function parkColumns(parks: Iterable<readonly [goid: number, park: ParkRe
   return { ...cols, reasons, stacks };
 }
 
+/** The buffers of the columns, to transfer rather than copy. */
+export function parkBuffers(c: ParkColumns): ArrayBuffer[] {
+  return [c.goid, c.parkedAtNs, c.reason, c.channel].map((a) => a.buffer as ArrayBuffer);
+}
+
 /** Position of `goid` in the columns, -1 when absent. */
 function findPark(c: ParkColumns, goid: number): number {
   let lo = 0;

@@ -54,6 +54,12 @@ export interface WireSnapshot {
   readonly newStacks: readonly (readonly [number, readonly Frame[]])[];
 }
 
+/** The buffers of a message's columns, to transfer rather than copy (the sender made them for this message alone). */
+export function wireBuffers(w: WireSnapshot): ArrayBuffer[] {
+  return [w.id, w.gAddr, w.parentId, w.rawStatus, w.status, w.flags, w.waitMinutes, w.waitReason, w.stackError, w.startFunction, w.createdBy, w.labels, w.stack, w.stackIds]
+    .map((a) => a.buffer as ArrayBuffer);
+}
+
 /** Table of per-message values, indexed in order of first use. */
 class Table<K, V = K> {
   readonly values: V[] = [];
