@@ -27,7 +27,13 @@ export class Session {
     const target = openTarget(pid);
     const name = `process ${pid} (${target.exeDisplayName})`;
     const bin = loadBinary(target.exePath, { displayName: name });
-    const bias = target.loadBias(bin.elf);
+    let bias: number;
+    try {
+      bias = target.loadBias(bin.elf);
+    } catch (err) {
+      bin.elf.close();
+      throw err;
+    }
     // The snapshot reads in address order, so small caches lose nothing and
     // keep gtop's RSS low: at 100k goroutines 16 MiB, 4 MiB and 1 MiB made
     // the same 15,486 reads, and readWaits' time was within noise. The pools
@@ -70,5 +76,7 @@ export class Session {
     this.closed = true;
     this.mem.close();
     this.gmem.close();
+    // The executable's descriptor: a deleted binary is not kept busy past the session.
+    this.bin.elf.close();
   }
 }

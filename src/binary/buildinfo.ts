@@ -76,7 +76,7 @@ function findHeader(elf: ElfFile): number {
   // them, as a PIE puts its RELRO segment before the one holding buildinfo.
   const segs = elf.segments.filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === PF_W);
   for (const seg of segs) {
-    const data = elf.data.subarray(seg.offset, Math.min(seg.offset + seg.filesz, elf.data.length));
+    const data = elf.readFileClamped(seg.offset, seg.filesz);
     // Alignment is of the address, not of the file offset.
     for (let i = data.indexOf(MAGIC); i >= 0; i = data.indexOf(MAGIC, i + 1)) {
       if ((seg.vaddr + i) % ALIGN === 0 && i + HEADER_SIZE <= data.length) return seg.vaddr + i;
@@ -92,17 +92,19 @@ function readBytes(elf: ElfFile, addr: number, len: number): Buffer {
 function readUvarintString(elf: ElfFile, addr: number): { value: string; next: number } {
   const off = elf.vaddrToOffset(addr);
   if (off === undefined) throw new BinaryFormatError(`buildinfo string at 0x${addr.toString(16)} is outside the file`);
+  // The loop gives up after 5 bytes (shift > 28).
+  const head = elf.readFileClamped(off, 5);
   let len = 0;
   let shift = 0;
-  let i = off;
+  let i = 0;
   for (;; i++) {
-    if (i >= elf.data.length || shift > 28) throw new BinaryFormatError('buildinfo: bad string length');
-    const b = elf.data[i]!;
+    if (i >= head.length || shift > 28) throw new BinaryFormatError('buildinfo: bad string length');
+    const b = head[i]!;
     len += (b & 0x7f) * 2 ** shift;
     shift += 7;
     if (!(b & 0x80)) break;
   }
-  const n = i + 1 - off;
+  const n = i + 1;
   if (len > MAX_STRING) throw new BinaryFormatError(`buildinfo: string of ${len} bytes`);
   const bytes = readBytes(elf, addr + n, len);
   return { value: bytes.toString('utf8'), next: addr + n + len };

@@ -267,7 +267,7 @@ export const SEMTABLE_SIZE = 251 * 64;
  * table, is it.
  */
 export function findSemtable(elf: ElfFile, lookup: FuncLookup, opts: { ignoreSymtab?: boolean } = {}): number | undefined {
-  const sym = opts.ignoreSymtab ? undefined : elf.symbols().get('runtime.semtable');
+  const sym = opts.ignoreSymtab ? undefined : elf.symbol('runtime.semtable');
   if (sym) return sym.value;
   return optional(() => {
     const code = new CodeCache(elf, lookup);
@@ -285,7 +285,7 @@ export function findSemtable(elf: ElfFile, lookup: FuncLookup, opts: { ignoreSym
  * the first 8-byte RIP-relative load in runtime.findObject (inlined spanOf).
  */
 export function findHeapArenas(elf: ElfFile, lookup: FuncLookup, arenasOffset: number, opts: { ignoreSymtab?: boolean } = {}): number | undefined {
-  const sym = opts.ignoreSymtab ? undefined : elf.symbols().get('runtime.mheap_');
+  const sym = opts.ignoreSymtab ? undefined : elf.symbol('runtime.mheap_');
   if (sym) return sym.value + arenasOffset;
   return optional(() => {
     const code = new CodeCache(elf, lookup);

@@ -1,6 +1,5 @@
 // BinaryInfo: everything gtop learns from the executable alone, computed once
 // per session (Delve's BinaryInfo): version, functions, layouts, globals.
-import { readFileSync } from 'node:fs';
 import { BinaryFormatError, GtopError } from '../errors.ts';
 import { type RuntimeLayout, DWARF_STRUCTS, resolveLayout } from '../runtime/layout.ts';
 import { type BuildInfo, isSupportedGo, readBuildInfo } from './buildinfo.ts';
@@ -8,6 +7,7 @@ import { type DwarfInfo, readDwarf } from './dwarf.ts';
 import { ElfFile } from './elf.ts';
 import { type RuntimeGlobals, findRuntimeGlobals, readStringArray } from './globals.ts';
 import { Pclntab } from './pclntab.ts';
+import { type ByteSource, FileSource } from './source.ts';
 
 export interface BinaryInfo {
   path: string;
@@ -22,27 +22,40 @@ export interface BinaryInfo {
   waitReasonsSource: 'binary' | 'table';
 }
 
+// Bytes of runtime.moduledata whose PIE relocations are kept after setup: the struct is ~600 on amd64 1.19–1.26.
+const MODULEDATA_SPAN = 1024;
+
 export interface LoadOptions {
   /** How to name the binary in errors, e.g. "process 123 (/usr/bin/x)". */
   displayName?: string;
 }
 
+/**
+ * Opens the executable and reads what gtop needs from it. The file stays open
+ * (read on demand, see source.ts) until `bin.elf.close()`, which the Session
+ * calls.
+ */
 export function loadBinary(path: string, opts: LoadOptions = {}): BinaryInfo {
   const name = opts.displayName ?? path;
-  let data: Buffer;
+  let source: FileSource;
   try {
-    data = readFileSync(path);
+    source = new FileSource(path, name);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') throw new GtopError('permission', `cannot read the executable of ${name}: run gtop as root`);
     if (code === 'ENOENT') throw new GtopError('process-gone', `the executable of ${name} is gone`);
     throw new GtopError('bad-binary', `cannot read the executable of ${name}: ${(err as Error).message}`);
   }
-  return analyzeBinary(data, path, name);
+  try {
+    return analyzeBinary(source, path, name);
+  } catch (err) {
+    source.close();
+    throw err;
+  }
 }
 
-/** Parses an executable image; also the entry point for the fuzz tests. */
-export function analyzeBinary(data: Buffer, path: string, name = path): BinaryInfo {
+/** Parses an executable image (a Buffer: the entry point for the fuzz tests). */
+export function analyzeBinary(data: Buffer | ByteSource, path: string, name = path): BinaryInfo {
   let elf: ElfFile;
   try {
     elf = ElfFile.parse(data);
@@ -65,6 +78,8 @@ export function analyzeBinary(data: Buffer, path: string, name = path): BinaryIn
   const layout = resolveLayout(build.goMinor, dwarf);
   const globals = findRuntimeGlobals(elf, pclntab);
   const { waitReasons, source } = loadWaitReasons(elf, globals, layout);
+  // What is read after setup: moduledata's words (src/analysis), through readPointer.
+  elf.endSetup(globals.firstmoduledata === undefined ? [] : [{ addr: globals.firstmoduledata, len: MODULEDATA_SPAN }]);
   return { path, elf, build, pclntab, dwarf, layout, globals, waitReasons, waitReasonsSource: source };
 }
 

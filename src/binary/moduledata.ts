@@ -84,7 +84,7 @@ function scan(elf: ElfFile, pcAddr: number, matches: (addr: number) => boolean):
   needle.writeBigUInt64LE(BigInt(pcAddr));
   const all = regions(elf);
   for (const r of all) {
-    const data = elf.data.subarray(r.offset, Math.min(r.offset + r.size, elf.data.length));
+    const data = elf.readFileClamped(r.offset, r.size);
     for (let i = data.indexOf(needle); i >= 0; i = data.indexOf(needle, i + 1)) {
       const addr = r.vaddr + i;
       if (addr % 8 === 0 && matches(addr)) return addr;

@@ -97,13 +97,14 @@ function scanSegments(elf: ElfFile): PclnLayout | undefined {
   });
   for (const seg of elf.segments) {
     if (seg.type !== PT_LOAD) continue;
-    const data = elf.data.subarray(seg.offset, Math.min(seg.offset + seg.filesz, elf.data.length));
+    const data = elf.readFileClamped(seg.offset, seg.filesz);
     for (const needle of needles) {
       for (let i = data.indexOf(needle); i >= 0; i = data.indexOf(needle, i + 1)) {
         if ((seg.vaddr + i) % 8 !== 0) continue;
         try {
           const l = parseHeader(elf, data.subarray(i), seg.vaddr + i);
-          if (functabSorted(l)) return l;
+          // Kept for the session: its own bytes (pclntab ends its segment), not a view of the whole segment.
+          if (functabSorted(l)) return { ...l, data: elf.readFileClamped(seg.offset + i, seg.filesz - i) };
         } catch (err) {
           if (!(err instanceof GtopError)) throw err;
         }

@@ -65,23 +65,23 @@ test('corrupted build info → BinaryFormatError, or not-go once the magic is go
   const elf = ElfFile.parse(readFileSync(await fixture('1.26', 'plain')));
   const sec = elf.section('.go.buildinfo')!;
   // A huge uvarint length for the version string.
-  const huge = Buffer.from(elf.data);
+  const huge = Buffer.from(elf.source.read(0, elf.source.size));
   huge.set([0xff, 0xff, 0xff, 0xff, 0x0f], sec.offset + 32);
   const e1 = t.throws(() => readBuildInfo(ElfFile.parse(huge)));
   t.true(e1 instanceof BinaryFormatError, String(e1));
   // An unterminated uvarint.
-  const endless = Buffer.from(elf.data);
+  const endless = Buffer.from(elf.source.read(0, elf.source.size));
   endless.fill(0xff, sec.offset + 32, sec.offset + 64);
   t.true(t.throws(() => readBuildInfo(ElfFile.parse(endless))) instanceof BinaryFormatError);
   // The magic destroyed: the section is malformed; without sections, no Go binary is recognised.
-  const nomagic = Buffer.from(elf.data);
+  const nomagic = Buffer.from(elf.source.read(0, elf.source.size));
   nomagic[sec.offset + 3] = 0;
   t.true(t.throws(() => readBuildInfo(ElfFile.parse(nomagic))) instanceof BinaryFormatError);
   const e4 = t.throws(() => readBuildInfo(withoutSections(ElfFile.parse(nomagic))));
   t.true(e4 instanceof GtopError && e4.kind === 'not-go', String(e4));
   // Random damage anywhere in the section: a GtopError or a result, never anything else.
   for (let i = 0; i < 200; i++) {
-    const buf = Buffer.from(elf.data);
+    const buf = Buffer.from(elf.source.read(0, elf.source.size));
     buf[sec.offset + 14 + ((i * 7919) % (sec.size - 14))] = (i * 31) & 0xff;
     try {
       readBuildInfo(ElfFile.parse(buf));

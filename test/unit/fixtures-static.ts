@@ -408,7 +408,7 @@ export function runFixture(binary: string): { stacks: CapturedStack[]; outer: nu
 
 /** The same image with e_shoff/e_shnum/e_shstrndx zeroed, as sstrip leaves it. */
 export function withoutSections(elf: ElfFile): ElfFile {
-  const copy = Buffer.from(elf.data);
+  const copy = Buffer.from(elf.source.read(0, elf.source.size));
   copy.writeBigUInt64LE(0n, 40);
   copy.writeUInt16LE(0, 60);
   copy.writeUInt16LE(0, 62);
