@@ -3,7 +3,8 @@
 import { type BinaryInfo, loadBinary } from './binary/index.ts';
 import { GtopError, MemoryReadError } from './errors.ts';
 import type { Snapshot } from './runtime/goroutine.ts';
-import { takeSnapshot } from './runtime/snapshot.ts';
+import { type SnapshotContext, readGoroutines, takeSnapshot } from './runtime/snapshot.ts';
+import type { ColumnWriter, SnapshotEncoder, WireSnapshot } from './runtime/compact.ts';
 import { TargetMemory } from './target/memory.ts';
 import { type TargetProcess, openTarget } from './target/process.ts';
 
@@ -52,12 +53,27 @@ export class Session {
   }
 
   snapshot(): Snapshot {
+    return this.read((ctx) => takeSnapshot(ctx));
+  }
+
+  /**
+   * A snapshot straight into columns (runtime/compact.ts), for the TUI's
+   * worker: no Goroutine object outlives its read. `encoder` remembers the
+   * stacks already sent.
+   */
+  snapshotColumns(encoder: SnapshotEncoder): WireSnapshot {
+    let writer: ColumnWriter | undefined;
+    const header = this.read((ctx) => readGoroutines(ctx, (n) => (writer = encoder.writer(n))));
+    return writer!.finish(header);
+  }
+
+  private read<T>(f: (ctx: SnapshotContext) => T): T {
     if (this.closed) throw new Error('session is closed');
     const gone = (cause?: unknown): GtopError =>
       new GtopError('process-gone', `process ${this.target.pid} exited while gtop was reading it`, { cause });
-    let snap: Snapshot;
+    let out: T;
     try {
-      snap = takeSnapshot({ pid: this.target.pid, exe: this.target.exeDisplayName, bin: this.bin, mem: this.mem, gmem: this.gmem, bias: this.bias });
+      out = f({ pid: this.target.pid, exe: this.target.exeDisplayName, bin: this.bin, mem: this.mem, gmem: this.gmem, bias: this.bias });
     } catch (err) {
       if (err instanceof MemoryReadError && !this.target.isAlive()) throw gone(err);
       if (err instanceof MemoryReadError) {
@@ -68,7 +84,7 @@ export class Session {
     // Reads that fail because the process died mid-snapshot look like torn
     // goroutines; a snapshot of a dead process is not a result.
     if (!this.target.isAlive()) throw gone();
-    return snap;
+    return out;
   }
 
   close(): void {

@@ -15,7 +15,7 @@ import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
 import { type ChannelActivity, type ProbeFeedData, parkBuffers, parkColumns } from '../model/probe.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
-import { SnapshotEncoder, type WireSnapshot, wireBuffers } from '../runtime/compact.ts';
+import { CompactSnapshot, SnapshotEncoder, StackTable, type WireSnapshot, wireBuffers } from '../runtime/compact.ts';
 import { collectGarbage } from './heap.ts';
 
 export interface WorkerSetup {
@@ -96,9 +96,11 @@ function prove(s: Session, snap: Snapshot, graph: ReturnType<typeof readWaits>):
   return reach.stuck;
 }
 
-function analyse(s: Session, snap: Snapshot): WaitAnalysis | null {
+function analyse(s: Session, compact: CompactSnapshot): WaitAnalysis | null {
   const n = refreshes++;
-  if (snap.goroutines.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
+  if (compact.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
+  // The analysis walks Goroutine objects: made for the refreshes that run it, once.
+  const snap: Snapshot = { ...compact.header, goroutines: compact.goroutines };
   try {
     const graph = readWaits(s, snap);
     tracker.add(snap, graph, prove(s, snap, graph));
@@ -139,9 +141,9 @@ let analysedChannels: number[] = [];
 /** One map lookup (a syscall) per channel and refresh: activity for the channels with the most waiters only. */
 const ACTIVITY_LIMIT = 5_000;
 
-function probeData(w: LiveWatcher, snap: Snapshot): ProbeFeedData {
+function probeData(w: LiveWatcher, snap: CompactSnapshot): ProbeFeedData {
   const waiting: number[] = [];
-  for (const g of snap.goroutines) if (g.status === 'waiting') waiting.push(g.id);
+  for (let i = 0; i < snap.length; i++) if (snap.status(i) === 'waiting') waiting.push(snap.id(i));
   const parks = parkColumns(w.parks(waiting));
   const channels: (readonly [number, ChannelActivity])[] = [];
   for (const addr of analysedChannels) {
@@ -156,21 +158,25 @@ function parkStack(goid: number): WorkerReply {
   return { type: 'parkStack', goid, frames: watcher?.parkStack(goid) ?? null };
 }
 
-/** Remembers which stacks the main thread holds. */
+/** Remembers which stacks the main thread holds; `stacks` mirrors the main thread's table, to read the same message here. */
 const encoder = new SnapshotEncoder();
+const stacks = new StackTable();
 
 function snapshot(): WorkerReply {
   if (session === undefined) throw new GtopError('internal', 'the session did not open');
   watcher?.update();
-  const snap = session.snapshot();
+  // Read straight into the columns that are sent: no 100k Goroutine objects alive at once.
+  const wire = session.snapshotColumns(encoder);
+  const snap = CompactSnapshot.decode(wire, stacks);
   const analysis = analyse(session, snap);
   let probe: ProbeFeedData | null = null;
   if (watcher !== undefined) {
-    watcher.noteSnapshot(snap);
+    watcher.noteIds(wire.id);
     watcher.check();
     probe = probeData(watcher, snap);
   }
-  return { type: 'snapshot', snap: encoder.encode(snap), probe, analysis };
+  // The columns are transferred when posted: `snap` must not be read after this.
+  return { type: 'snapshot', snap: wire, probe, analysis };
 }
 
 // Requests wait until the session and probes are set up (or failed to be).

@@ -221,6 +221,12 @@ export class LiveWatcher implements ProbeFeed {
   noteSnapshot(snap: Snapshot): void {
     const ids = new Float64Array(snap.goroutines.length);
     snap.goroutines.forEach((g, k) => (ids[k] = g.id));
+    this.noteIds(ids);
+  }
+
+  /** The same from a snapshot's goroutine ids; a snapshot taken by the caller is one less to poll for. */
+  noteIds(ids: Float64Array): void {
+    this.lastPollAt = Date.now();
     this.lifecycle.onSnapshot(ids);
   }
 

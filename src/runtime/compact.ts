@@ -75,6 +75,17 @@ class Table<K, V = K> {
   }
 }
 
+/** Where a snapshot reader puts goroutines, by an index of its own (allgs order). */
+export interface GoroutineSink {
+  /** Goroutine i is `g`; a later put for the same i replaces it. */
+  put(i: number, g: Goroutine): void;
+  /** Goroutine i is not part of the snapshot (exited, or not readable after all). */
+  drop(i: number): void;
+}
+
+/** The header of a snapshot: everything but its goroutines. */
+export type SnapshotHeader = Omit<Snapshot, 'goroutines'>;
+
 /**
  * The sending side: interns stacks by identity (the symbolizer shares one
  * frames array per distinct stack) and remembers which ids the receiver
@@ -87,56 +98,120 @@ export class SnapshotEncoder {
   private sent = new Set<number>();
 
   encode(snap: Snapshot): WireSnapshot {
-    const gs = snap.goroutines;
-    const n = gs.length;
-    const order = gs.map((_, i) => i).sort((a, b) => gs[a]!.id - gs[b]!.id);
-    const w = {
-      id: new Float64Array(n), gAddr: new Float64Array(n), parentId: new Float64Array(n), rawStatus: new Uint32Array(n),
-      status: new Uint8Array(n), flags: new Uint8Array(n), waitMinutes: new Int32Array(n), waitReason: new Int32Array(n),
-      stackError: new Int32Array(n), startFunction: new Int32Array(n), createdBy: new Int32Array(n), labels: new Int32Array(n), stack: new Uint32Array(n),
-    };
-    const strings = new Table<string>();
-    const str = (s: string | null): number => (s === null ? NONE : strings.of(s, () => s));
-    const creators = new Table<CreatedBy>();
-    const labelSets = new Table<string, Record<string, string>>();
-    const stacks = new Table<number>();
-    const newStacks: [number, readonly Frame[]][] = [];
-    const sent = new Set<number>();
-    for (let k = 0; k < n; k++) {
-      const g = gs[order[k]!]!;
-      w.id[k] = g.id;
-      w.gAddr[k] = g.gAddr;
-      w.parentId[k] = g.parentId ?? NaN;
-      w.rawStatus[k] = g.rawStatus;
-      w.status[k] = Math.max(0, STATUS_NAMES.indexOf(g.status));
-      w.flags[k] = (g.lockedToThread ? FLAG_LOCKED : 0) | (g.system ? FLAG_SYSTEM : 0) | (g.framesElided ? FLAG_ELIDED : 0);
-      w.waitMinutes[k] = g.waitMinutes ?? NONE;
-      w.waitReason[k] = str(g.waitReason);
-      w.stackError[k] = str(g.stackError);
-      w.startFunction[k] = str(g.startFunction);
-      w.createdBy[k] = g.createdBy === null ? NONE : creators.of(g.createdBy, () => g.createdBy!);
-      w.labels[k] = labelsIndex(g.labels, labelSets);
-      const id = this.stackId(g.frames);
-      w.stack[k] = stacks.of(id, () => id);
-      if (!sent.has(id)) {
-        sent.add(id);
-        if (id !== 0 && !this.sent.has(id)) newStacks.push([id, g.frames]);
-      }
-    }
-    this.sent = sent;
-    return {
-      pid: snap.pid, exe: snap.exe, goVersion: snap.goVersion, module: snap.module, takenAt: snap.takenAt,
-      durationMs: snap.durationMs, reads: snap.reads, unreadable: snap.unreadable, ...w,
-      strings: strings.values, creators: creators.values, labelSets: labelSets.values,
-      stackIds: Uint32Array.from(stacks.values), newStacks,
-    };
+    const w = this.writer(snap.goroutines.length);
+    snap.goroutines.forEach((g, i) => w.put(i, g));
+    return w.finish(snap);
   }
 
-  private stackId(frames: readonly Frame[]): number {
+  /** Columns for up to n goroutines, filled as a reader finds them: no Goroutine object outlives its put. */
+  writer(n: number): ColumnWriter {
+    return new ColumnWriter(this, n);
+  }
+
+  /** Called by finish: the ids of this message's stacks, and which of them the receiver lacks. */
+  commit(stackIds: readonly number[], frames: (id: number) => readonly Frame[]): (readonly [number, readonly Frame[]])[] {
+    const newStacks: [number, readonly Frame[]][] = [];
+    for (const id of stackIds) if (id !== 0 && !this.sent.has(id)) newStacks.push([id, frames(id)]);
+    this.sent = new Set(stackIds);
+    return newStacks;
+  }
+
+  stackId(frames: readonly Frame[]): number {
     if (frames.length === 0) return 0;
     let id = this.ids.get(frames);
     if (id === undefined) this.ids.set(frames, (id = this.nextId++));
     return id;
+  }
+}
+
+type Columns = Pick<WireSnapshot, 'id' | 'gAddr' | 'parentId' | 'rawStatus' | 'status' | 'flags' | 'waitMinutes' | 'waitReason' | 'stackError' | 'startFunction' | 'createdBy' | 'labels' | 'stack'>;
+
+function columns(n: number): Columns {
+  return {
+    id: new Float64Array(n), gAddr: new Float64Array(n), parentId: new Float64Array(n), rawStatus: new Uint32Array(n),
+    status: new Uint8Array(n), flags: new Uint8Array(n), waitMinutes: new Int32Array(n), waitReason: new Int32Array(n),
+    stackError: new Int32Array(n), startFunction: new Int32Array(n), createdBy: new Int32Array(n), labels: new Int32Array(n), stack: new Uint32Array(n),
+  };
+}
+
+/** A message's columns filled row by row (GoroutineSink), then ordered by goid. */
+export class ColumnWriter implements GoroutineSink {
+  private readonly c: Columns;
+  private readonly present: Uint8Array;
+  private readonly strings = new Table<string>();
+  private readonly creators = new Table<CreatedBy>();
+  private readonly labelSets = new Table<string, Record<string, string>>();
+  /** The frames of each interned stack id this message uses. */
+  private readonly framesOf = new Map<number, readonly Frame[]>();
+
+  constructor(private readonly encoder: SnapshotEncoder, n: number) {
+    this.c = columns(n);
+    this.present = new Uint8Array(n);
+  }
+
+  put(k: number, g: Goroutine): void {
+    const c = this.c;
+    this.present[k] = 1;
+    c.id[k] = g.id;
+    c.gAddr[k] = g.gAddr;
+    c.parentId[k] = g.parentId ?? NaN;
+    c.rawStatus[k] = g.rawStatus;
+    c.status[k] = Math.max(0, STATUS_NAMES.indexOf(g.status));
+    c.flags[k] = (g.lockedToThread ? FLAG_LOCKED : 0) | (g.system ? FLAG_SYSTEM : 0) | (g.framesElided ? FLAG_ELIDED : 0);
+    c.waitMinutes[k] = g.waitMinutes ?? NONE;
+    c.waitReason[k] = this.str(g.waitReason);
+    c.stackError[k] = this.str(g.stackError);
+    c.startFunction[k] = this.str(g.startFunction);
+    c.createdBy[k] = g.createdBy === null ? NONE : this.creators.of(g.createdBy, () => g.createdBy!);
+    c.labels[k] = labelsIndex(g.labels, this.labelSets);
+    const id = this.encoder.stackId(g.frames);
+    if (id !== 0 && !this.framesOf.has(id)) this.framesOf.set(id, g.frames);
+    c.stack[k] = id; // an interned id until finish() makes it an index in stackIds
+  }
+
+  drop(k: number): void {
+    this.present[k] = 0;
+  }
+
+  /** The message, goroutines in goid order. Tables may hold entries of replaced rows: harmless. */
+  finish(header: SnapshotHeader): WireSnapshot {
+    const c = this.c;
+    const order: number[] = [];
+    for (let k = 0; k < this.present.length; k++) if (this.present[k] === 1) order.push(k);
+    let sorted = true;
+    for (let x = 1; x < order.length && sorted; x++) sorted = c.id[order[x - 1]!]! < c.id[order[x]!]!;
+    if (!sorted) order.sort((a, b) => c.id[a]! - c.id[b]!);
+    const n = order.length;
+    const out = columns(n);
+    const stacks = new Table<number>();
+    for (let x = 0; x < n; x++) {
+      const k = order[x]!;
+      out.id[x] = c.id[k]!;
+      out.gAddr[x] = c.gAddr[k]!;
+      out.parentId[x] = c.parentId[k]!;
+      out.rawStatus[x] = c.rawStatus[k]!;
+      out.status[x] = c.status[k]!;
+      out.flags[x] = c.flags[k]!;
+      out.waitMinutes[x] = c.waitMinutes[k]!;
+      out.waitReason[x] = c.waitReason[k]!;
+      out.stackError[x] = c.stackError[k]!;
+      out.startFunction[x] = c.startFunction[k]!;
+      out.createdBy[x] = c.createdBy[k]!;
+      out.labels[x] = c.labels[k]!;
+      const id = c.stack[k]!;
+      out.stack[x] = stacks.of(id, () => id);
+    }
+    const newStacks = this.encoder.commit(stacks.values, (id) => this.framesOf.get(id)!);
+    return {
+      pid: header.pid, exe: header.exe, goVersion: header.goVersion, module: header.module, takenAt: header.takenAt,
+      durationMs: header.durationMs, reads: header.reads, unreadable: header.unreadable, ...out,
+      strings: this.strings.values, creators: this.creators.values, labelSets: this.labelSets.values,
+      stackIds: Uint32Array.from(stacks.values), newStacks,
+    };
+  }
+
+  private str(s: string | null): number {
+    return s === null ? NONE : this.strings.of(s, () => s);
   }
 }
 
@@ -196,6 +271,14 @@ export class CompactSnapshot implements Snapshot {
     this.reads = wire.reads;
     this.unreadable = wire.unreadable;
     this.length = wire.id.length;
+  }
+
+  /** Everything but the goroutines. */
+  get header(): SnapshotHeader {
+    return {
+      pid: this.pid, exe: this.exe, goVersion: this.goVersion, module: this.module, takenAt: this.takenAt,
+      durationMs: this.durationMs, reads: this.reads, unreadable: this.unreadable,
+    };
   }
 
   /** A plain snapshot in compact form (tests, benches, --once callers of the model). */
