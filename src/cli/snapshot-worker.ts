@@ -201,11 +201,11 @@ port.on('message', (m: WorkerRequest) => {
     } catch (err) {
       post(failure(err));
     }
-    // The refresh's garbage (the snapshot, its wait graph, the encoded
-    // columns), collected as soon as the reply is out: resident memory then
+    // The refresh's garbage (its wait graph, the Goroutine objects the analysis
+    // made), collected as soon as the reply is out: resident memory then
     // falls back to what the worker keeps between refreshes instead of
     // holding the peak until the next request, and the next snapshot does
-    // not wait for a collection. The reply was copied when posted.
+    // not wait for a collection. Its columns were transferred, the rest copied.
     if (m.type === 'snapshot') collectGarbage();
   });
 });
