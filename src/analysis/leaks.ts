@@ -5,7 +5,8 @@
 // its wait AND the buffered channels they wait on do not move. A pool of
 // idle workers that get work has a flat count, and its channel moves or its
 // goroutines come and go: not a suspect.
-import type { Goroutine, Snapshot } from '../runtime/goroutine.ts';
+import { goroutineIndex } from '../runtime/compact.ts';
+import type { CreatedBy, Snapshot } from '../runtime/goroutine.ts';
 import { type WaitGraph, type WaitTarget, hex } from './model.ts';
 import { targetKey } from './reach.ts';
 
@@ -95,23 +96,29 @@ export class LeakTracker {
     const sites = new Map<string, SiteSample>();
     // The wait graph shares one targets array among goroutines waiting on the same objects: keyed once per array.
     const keysOf = new Map<readonly WaitTarget[], { keys: readonly string[]; joined: string }>();
-    const size = snap.goroutines.length;
+    const gs = goroutineIndex(snap);
+    const size = gs.length;
     const goids = new Float64Array(size), recOf = new Int32Array(size), firstSeen = new Float64Array(size), blockedMs = new Float64Array(size);
     const seenBefore = new Uint8Array(this.goids.length);
     let n = 0;
-    for (const g of snap.goroutines) {
-      if (g.system || (g.status !== 'waiting' && g.status !== 'leaked') || !g.createdBy) continue;
-      const key = siteKey(g);
-      if (!this.sites.has(key)) this.sites.set(key, { function: g.createdBy.function, file: g.createdBy.file, line: g.createdBy.line });
-      const w = waits?.byGoroutine.get(g.id);
+    for (let i = 0; i < size; i++) {
+      const status = gs.status(i);
+      const createdBy = gs.createdBy(i);
+      if (gs.system(i) || (status !== 'waiting' && status !== 'leaked') || !createdBy) continue;
+      const goid = gs.id(i);
+      const waitReason = gs.waitReason(i);
+      const frames = gs.frames(i);
+      const key = siteKey(createdBy);
+      if (!this.sites.has(key)) this.sites.set(key, { function: createdBy.function, file: createdBy.file, line: createdBy.line });
+      const w = waits?.byGoroutine.get(goid);
       let tk = w ? keysOf.get(w.targets) : undefined;
       if (w && !tk) {
         const keys = w.targets.length === 0 ? NO_TARGETS : w.targets.map(targetKey);
         keysOf.set(w.targets, (tk = { keys, joined: keys.join(',') }));
       }
-      const signature = `${g.waitReason}|${tk?.joined ?? ''}|${g.frames[0]?.function ?? ''}:${g.frames[0]?.line ?? 0}`;
-      const id = this.record(key, signature, g.waitReason ?? g.status, g.startFunction ?? g.frames[g.frames.length - 1]?.function ?? '?', tk?.keys ?? NO_TARGETS);
-      const prevSlot = this.slotOf(g.id);
+      const signature = `${waitReason}|${tk?.joined ?? ''}|${frames[0]?.function ?? ''}:${frames[0]?.line ?? 0}`;
+      const id = this.record(key, signature, waitReason ?? status, gs.startFunction(i) ?? frames[frames.length - 1]?.function ?? '?', tk?.keys ?? NO_TARGETS);
+      const prevSlot = this.slotOf(goid);
       let first = t;
       if (prevSlot >= 0) {
         const prev = this.records[this.recOf[prevSlot]!]!;
@@ -120,7 +127,7 @@ export class LeakTracker {
         seenBefore[prevSlot] = 1;
       }
       this.records[id]!.refs++;
-      goids[n] = g.id;
+      goids[n] = goid;
       recOf[n] = id;
       firstSeen[n] = first;
       blockedMs[n] = w?.blockedMs ?? NaN;
@@ -128,7 +135,7 @@ export class LeakTracker {
       let s = sites.get(key);
       if (!s) sites.set(key, (s = { count: 0, goids: [] }));
       s.count++;
-      s.goids!.push(g.id);
+      s.goids!.push(goid);
     }
     // Records are counted for this snapshot before the last one's are released, so shared ones survive.
     for (let i = 0; i < this.goids.length; i++) {
@@ -319,8 +326,7 @@ function permute<A extends Float64Array | Int32Array>(from: A, order: Uint32Arra
   return to;
 }
 
-function siteKey(g: Goroutine): string {
-  const c = g.createdBy!;
+function siteKey(c: CreatedBy): string {
   return `${c.function} ${c.file}:${c.line}`;
 }
 

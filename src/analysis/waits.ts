@@ -3,7 +3,8 @@
 // that began before gtop attached. Goroutines are re-read first: one that
 // woke since the snapshot gets an error instead of a stale answer.
 import type { BinaryInfo } from '../binary/index.ts';
-import { type Goroutine, G_SCAN, G_WAITING, G_LEAKED, type Snapshot } from '../runtime/goroutine.ts';
+import { type GoroutineIndex, goroutineIndex } from '../runtime/compact.ts';
+import { G_SCAN, G_WAITING, G_LEAKED, type Snapshot } from '../runtime/goroutine.ts';
 import type { TargetMemory } from '../target/memory.ts';
 import { readChannel, readWaitingSudogs } from './channels.ts';
 import {
@@ -26,7 +27,9 @@ export interface WaitSource {
  * one object per goroutine with its re-read g fields was ~15 MB at the peak).
  */
 interface Pending {
-  gs: Goroutine[];
+  /** Goroutines by their index in the snapshot (GoroutineIndex). */
+  gs: GoroutineIndex;
+  at: number[];
   waits: GoroutineWait[];
   /** Of the g, re-read now: g.waiting, sched.sp, stack.hi. */
   waiting: number[];
@@ -44,25 +47,29 @@ function read(src: WaitSource, snap: Snapshot): WaitGraph {
   const mem = src.memory;
   mem.invalidate();
   const nowNs = Number(process.hrtime.bigint());
-  const pending: Pending = { gs: [], waits: [], waiting: [], schedSp: [], stackHi: [] };
+  const gs = goroutineIndex(snap);
+  const pending: Pending = { gs, at: [], waits: [], waiting: [], schedSp: [], stackHi: [] };
   const byGoroutine = new Map<number, GoroutineWait>();
-  for (const g of snap.goroutines) {
-    if (g.status !== 'waiting' && g.status !== 'leaked') continue;
-    const reason = classifyReason(g.waitReason);
+  for (let i = 0; i < gs.length; i++) {
+    const status = gs.status(i);
+    if (status !== 'waiting' && status !== 'leaked') continue;
+    const waitReason = gs.waitReason(i);
+    const reason = classifyReason(waitReason);
     if (reason === 'other') continue;
-    const wait: GoroutineWait = { goid: g.id, reason, waitReason: g.waitReason!, targets: NO_TARGETS, blockedMs: null, error: null };
-    const waitsince = rereadG(mem, src.bin, g, pending);
+    const goid = gs.id(i);
+    const wait: GoroutineWait = { goid, reason, waitReason: waitReason!, targets: NO_TARGETS, blockedMs: null, error: null };
+    const waitsince = rereadG(mem, src.bin, gs.gAddr(i), goid, waitReason, pending);
     if (waitsince === undefined) wait.error = 'the goroutine changed since the snapshot';
     else {
       if (waitsince > 0 && waitsince < nowNs) wait.blockedMs = Math.floor((nowNs - waitsince) / 1e6);
-      pending.gs.push(g);
+      pending.at.push(i);
       pending.waits.push(wait);
     }
-    byGoroutine.set(g.id, wait);
+    byGoroutine.set(goid, wait);
   }
 
   const targets = new TargetLists();
-  const channels = resolveChannels(mem, st, pending, goidsByAddress(snap), targets);
+  const channels = resolveChannels(mem, st, pending, goidsByAddress(gs), targets);
   const { locks, semaSource } = resolveLocks(mem, st, pending, targets);
   mem.invalidate();
   return { pid: snap.pid, takenAt: snap.takenAt, channels, locks, byGoroutine, semaSource };
@@ -87,10 +94,10 @@ class TargetLists {
 }
 
 /** g address → goid over the snapshot: sorted columns rather than a 100k-entry Map keyed by heap numbers. */
-function goidsByAddress(snap: Snapshot): (gAddr: number) => number | undefined {
-  const n = snap.goroutines.length;
+function goidsByAddress(gs: GoroutineIndex): (gAddr: number) => number | undefined {
+  const n = gs.length;
   const addrs = new Float64Array(n);
-  for (let i = 0; i < n; i++) addrs[i] = snap.goroutines[i]!.gAddr;
+  for (let i = 0; i < n; i++) addrs[i] = gs.gAddr(i);
   addrs.sort();
   const ids = new Float64Array(n).fill(NaN);
   const find = (a: number): number => {
@@ -102,22 +109,22 @@ function goidsByAddress(snap: Snapshot): (gAddr: number) => number | undefined {
     }
     return lo < n && addrs[lo] === a ? lo : -1;
   };
-  for (const g of snap.goroutines) ids[find(g.gAddr)] = g.id;
+  for (let i = 0; i < n; i++) ids[find(gs.gAddr(i))] = gs.id(i);
   return (a) => {
     const i = find(a);
     return i < 0 || Number.isNaN(ids[i]!) ? undefined : ids[i];
   };
 }
 
-/** If `g` is still the same goroutine waiting for the same reason: its g.waitsince, and its g fields appended to `into`. */
-function rereadG(mem: TargetMemory, bin: BinaryInfo, g: Goroutine, into: Pending): number | undefined {
+/** If the g at `gAddr` is still goroutine `goid` waiting for the same reason: its g.waitsince, and its g fields appended to `into`. */
+function rereadG(mem: TargetMemory, bin: BinaryInfo, gAddr: number, goid: number, waitReason: string | null, into: Pending): number | undefined {
   const L = bin.layout.g;
-  const b = readRef(mem, g.gAddr, L.size);
+  const b = readRef(mem, gAddr, L.size);
   if (!b) return undefined;
   const o = mem.refOffset;
   const status = b.readUInt32LE(o + L.atomicstatus) & ~G_SCAN;
-  if (word(b, o + L.goid) !== g.id || (status !== G_WAITING && status !== G_LEAKED)) return undefined;
-  if ((bin.waitReasons[b[o + L.waitreason]!] ?? null) !== g.waitReason) return undefined;
+  if (word(b, o + L.goid) !== goid || (status !== G_WAITING && status !== G_LEAKED)) return undefined;
+  if ((bin.waitReasons[b[o + L.waitreason]!] ?? null) !== waitReason) return undefined;
   into.waiting.push(word(b, o + L.waiting));
   into.schedSp.push(word(b, o + L.schedSp));
   into.stackHi.push(word(b, o + L.stackHi));
@@ -131,10 +138,10 @@ function resolveChannels(
   // The cases of one goroutine are consecutive.
   const cases: { p: number; sudog: number; c: number }[] = [];
   const addrs = new Set<number>();
-  for (let p = 0; p < pending.gs.length; p++) {
+  for (let p = 0; p < pending.at.length; p++) {
     const wait = pending.waits[p]!;
     if (!isChanWait(wait.reason)) continue;
-    const sudogs = readWaitingSudogs(mem, L, pending.gs[p]!.gAddr, pending.waiting[p]!, wait.reason === 'select' ? undefined : 1);
+    const sudogs = readWaitingSudogs(mem, L, pending.gs.gAddr(pending.at[p]!), pending.waiting[p]!, wait.reason === 'select' ? undefined : 1);
     if (typeof sudogs === 'string') { wait.error = sudogs; continue; }
     if (sudogs.length === 0) { wait.error = 'no sudog on g.waiting (the goroutine is waking up)'; continue; }
     for (const s of sudogs) {
@@ -177,27 +184,27 @@ function resolveLocks(
     const key = `${t.lock}@${t.addr}`;
     let o = objects.get(key);
     if (!o) objects.set(key, (o = { addr: t.addr, kind: t.lock, waiters: [] }));
-    o.waiters.push({ goid: pending.gs[p]!.id, mode: t.mode, sema });
+    o.waiters.push({ goid: pending.gs.id(pending.at[p]!), mode: t.mode, sema });
   };
-  for (let p = 0; p < pending.gs.length; p++) {
+  for (let p = 0; p < pending.at.length; p++) {
     const wait = pending.waits[p]!;
-    const g = pending.gs[p]!;
+    const gAddr = pending.gs.gAddr(pending.at[p]!);
     const r = wait.reason;
     if (!isSemaWait(r) && r !== 'cond') continue;
     let addr: number | undefined;
     if (useGWaiting) {
-      const s = readWaitingSudogs(mem, L, g.gAddr, pending.waiting[p]!, 1);
+      const s = readWaitingSudogs(mem, L, gAddr, pending.waiting[p]!, 1);
       if (typeof s !== 'string' && s.length === 1 && s[0]!.c === 0 && s[0]!.elem !== 0) addr = s[0]!.elem;
     }
-    if (addr === undefined && r === 'cond') addr = findCondList(mem, L, g.gAddr, pending.schedSp[p]!, pending.stackHi[p]!, st.isCode);
+    if (addr === undefined && r === 'cond') addr = findCondList(mem, L, gAddr, pending.schedSp[p]!, pending.stackHi[p]!, st.isCode);
     if (addr === undefined && r !== 'cond' && st.semtable !== undefined) {
       fromTable ??= semtableWaiters(mem, L, st.semtable);
-      addr = fromTable.get(g.gAddr);
+      addr = fromTable.get(gAddr);
     }
     if (addr === undefined) { wait.error = 'the semaphore it waits on was not found'; continue; }
     if (r === 'cond') add(p, { kind: 'lock', addr: addr - L.condNotify, lock: 'cond', mode: 'wait' }, addr);
     else {
-      const ref = lockForSema(addr, r, g.frames);
+      const ref = lockForSema(addr, r, pending.gs.frames(pending.at[p]!));
       add(p, { kind: 'lock', addr: ref.addr, lock: ref.kind, mode: ref.mode }, addr);
     }
   }

@@ -15,7 +15,7 @@ import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
 import { type ChannelActivity, type ProbeFeedData, parkBuffers, parkColumns } from '../model/probe.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
-import { CompactSnapshot, SnapshotEncoder, StackTable, type WireSnapshot, wireBuffers } from '../runtime/compact.ts';
+import { CompactSnapshot, SnapshotEncoder, StackTable, type WireSnapshot, goroutineIndex, wireBuffers } from '../runtime/compact.ts';
 import { collectGarbage } from './heap.ts';
 
 export interface WorkerSetup {
@@ -84,7 +84,7 @@ const PROOF_SPACING = 10;
 let proof: { at: number; costMs: number; deadlocks: DeadlockJSON[]; checked: boolean } | undefined;
 
 function prove(s: Session, snap: Snapshot, graph: ReturnType<typeof readWaits>): Set<number> | undefined {
-  if (snap.goroutines.length > DEADLOCK_AUTO_LIMIT) {
+  if (goroutineIndex(snap).length > DEADLOCK_AUTO_LIMIT) {
     proof = { at: performance.now(), costMs: 0, deadlocks: [], checked: false };
     return undefined;
   }
@@ -99,8 +99,8 @@ function prove(s: Session, snap: Snapshot, graph: ReturnType<typeof readWaits>):
 function analyse(s: Session, compact: CompactSnapshot): WaitAnalysis | null {
   const n = refreshes++;
   if (compact.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
-  // The analysis walks Goroutine objects: made for the refreshes that run it, once.
-  const snap: Snapshot = { ...compact.header, goroutines: compact.goroutines };
+  // The analysis reads the columns by index (GoroutineIndex): no Goroutine object per goroutine.
+  const snap = compact;
   try {
     const graph = readWaits(s, snap);
     tracker.add(snap, graph, prove(s, snap, graph));

@@ -60,6 +60,41 @@ export function wireBuffers(w: WireSnapshot): ArrayBuffer[] {
     .map((a) => a.buffer as ArrayBuffer);
 }
 
+/**
+ * A snapshot's goroutines read by index: readers that walk 100k goroutines
+ * (the wait analysis, the leak tracker) use this rather than Goroutine
+ * objects, so a CompactSnapshot answers from its columns and no object per
+ * goroutine is made.
+ */
+export interface GoroutineIndex {
+  readonly length: number;
+  id(i: number): number;
+  gAddr(i: number): number;
+  status(i: number): GoroutineStatus;
+  waitReason(i: number): string | null;
+  system(i: number): boolean;
+  createdBy(i: number): CreatedBy | null;
+  startFunction(i: number): string | null;
+  frames(i: number): readonly Frame[];
+}
+
+/** The index of any snapshot: its columns when it has them, else its objects. */
+export function goroutineIndex(snap: Snapshot): GoroutineIndex {
+  if (snap instanceof CompactSnapshot) return snap;
+  const gs = snap.goroutines;
+  return {
+    length: gs.length,
+    id: (i) => gs[i]!.id,
+    gAddr: (i) => gs[i]!.gAddr,
+    status: (i) => gs[i]!.status,
+    waitReason: (i) => gs[i]!.waitReason,
+    system: (i) => gs[i]!.system,
+    createdBy: (i) => gs[i]!.createdBy,
+    startFunction: (i) => gs[i]!.startFunction,
+    frames: (i) => gs[i]!.frames,
+  };
+}
+
 /** Table of per-message values, indexed in order of first use. */
 class Table<K, V = K> {
   readonly values: V[] = [];
@@ -250,7 +285,7 @@ export class StackTable {
  * on each access (for the dump, and callers that want the plain shape);
  * the model reads the cells by index instead.
  */
-export class CompactSnapshot implements Snapshot {
+export class CompactSnapshot implements Snapshot, GoroutineIndex {
   readonly pid: number;
   readonly exe: string;
   readonly goVersion: string;
@@ -271,14 +306,6 @@ export class CompactSnapshot implements Snapshot {
     this.reads = wire.reads;
     this.unreadable = wire.unreadable;
     this.length = wire.id.length;
-  }
-
-  /** Everything but the goroutines. */
-  get header(): SnapshotHeader {
-    return {
-      pid: this.pid, exe: this.exe, goVersion: this.goVersion, module: this.module, takenAt: this.takenAt,
-      durationMs: this.durationMs, reads: this.reads, unreadable: this.unreadable,
-    };
   }
 
   /** A plain snapshot in compact form (tests, benches, --once callers of the model). */
