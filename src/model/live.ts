@@ -4,7 +4,7 @@
 // wait (same status, wait reason and top frame), or the runtime's own
 // minutes when larger. Created/exited rates come from goid sets.
 import type { ChannelJSON, LeakSuspectJSON } from '../analysis/json.ts';
-import { CompactSnapshot, FLAG_SYSTEM } from '../runtime/compact.ts';
+import { CompactSnapshot, FLAG_SYSTEM, type WireSnapshot } from '../runtime/compact.ts';
 import { type Frame, STATUS_NAMES, type Snapshot } from '../runtime/goroutine.ts';
 import type { ParkColumns, ProbeFeed } from './probe.ts';
 import { type RowColumns, type RowList, RowTable, isBlockedStatus, topUserFrame } from './rows.ts';
@@ -69,7 +69,8 @@ export interface ModelView {
 
 /** The previous snapshot, for what carries over: since when each goroutine waits as it does. */
 interface Previous {
-  snap: CompactSnapshot;
+  /** Only the columns the carry-over reads: the rest of that snapshot can go. */
+  snap: Pick<WireSnapshot, 'id' | 'status' | 'waitReason' | 'strings' | 'stack'>;
   /** Time (ms) of the snapshot that first showed each goroutine's current wait. */
   since: Float64Array;
   /** Per distinct stack, its top user frame as "function:line" ('' for none). */
@@ -123,7 +124,8 @@ export class LiveModel {
     const { fresh, gone } = carryOver(this.previous, snap, waitKeys, since, nowMs);
     const { system, counts } = tally(snap.wire.status, snap.wire.flags);
     blockedTimes(snap, cols, since, nowMs, this.feed, parkStacks);
-    this.previous = { snap, since, waitKeys };
+    const { id, status, waitReason, strings, stack } = snap.wire;
+    this.previous = { snap: { id, status, waitReason, strings, stack }, since, waitKeys };
     const { created, exited } = this.rates(fresh, gone, nowMs);
     const total = n - system;
     this.history.push(total);
@@ -200,7 +202,7 @@ function carryOver(prev: Previous | undefined, snap: CompactSnapshot, waitKeys: 
     return { fresh: n, gone: 0 };
   }
   const a = snap.wire;
-  const b = prev.snap.wire;
+  const b = prev.snap;
   const m = b.id.length;
   let j = 0;
   let matched = 0;
