@@ -42,9 +42,17 @@ export class Session {
     // 8 MiB + 2 MiB here, 25 MiB with 16 + 4 MiB. Stacks are dense (large
     // chunks pay); g structs are a few per heap span (16 KiB chunks: fewer
     // pages than 64 KiB, fewer syscalls than 4 KiB).
-    const mem = new TargetMemory(pid, { maxCacheBytes: 4 << 20 });
-    const gmem = new TargetMemory(pid, { chunkSize: 16384, maxCacheBytes: 1 << 20 });
-    return new Session(target, bin, mem, gmem, bias);
+    let mem: TargetMemory | undefined;
+    try {
+      mem = new TargetMemory(pid, { maxCacheBytes: 4 << 20 });
+      const gmem = new TargetMemory(pid, { chunkSize: 16384, maxCacheBytes: 1 << 20 });
+      return new Session(target, bin, mem, gmem, bias);
+    } catch (err) {
+      // e.g. /proc/PID/mem not readable: nothing of the target stays open.
+      mem?.close();
+      bin.elf.close();
+      throw err;
+    }
   }
 
   /** The target's memory, for readers beyond the snapshot (src/analysis). */

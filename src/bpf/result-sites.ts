@@ -40,6 +40,24 @@ export function findCallSites(text: Uint8Array, textStart: number, callee: numbe
   return out;
 }
 
+/** Bytes of code scanned for calls at a time. */
+const SCAN_CHUNK = 1 << 20;
+
+/**
+ * findCallSites over `size` bytes of code at `start`, read in pieces through
+ * `read`: the executable segment of a large binary is tens of MB, read from
+ * the file.
+ */
+export function callSitesIn(read: (addr: number, len: number) => Uint8Array, start: number, size: number, callee: number, chunk = SCAN_CHUNK): number[] {
+  const out: number[] = [];
+  for (let off = 0; off < size; off += chunk) {
+    // 4 bytes more: a CALL (5 bytes) that starts in this piece may end in the next.
+    const at = start + off;
+    for (const pc of findCallSites(read(at, Math.min(chunk + 4, size - off)), at, callee)) if (pc < at + chunk) out.push(pc);
+  }
+  return out;
+}
+
 /**
  * One site per call of `callee` in `callers`, each with where the result is
  * at that site (ProbeSite.value); `failed` with the reason when any call has

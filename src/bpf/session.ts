@@ -16,7 +16,7 @@ import { type BpfLink, type BpfMap, type BpfObject, type BpfProgram, type LogSin
 import { dumpU64Hash, lookup, readPercpuU64Array, u32Key, u64Key } from './maps.ts';
 import { PF_X, PT_LOAD } from '../binary/elf.ts';
 import { type Placement, type ProbeSite, type Reg, type ValueLocation, placeEntryProbe, placeReturnProbes } from './placement.ts';
-import { type CallerCode, findCallSites, placeResultProbes } from './result-sites.ts';
+import { type CallerCode, callSitesIn, placeResultProbes } from './result-sites.ts';
 import { RingBuffer } from './ringbuf.ts';
 
 /** The event kinds, plus the channel-operation probes that only update the chan_stats map. */
@@ -221,7 +221,7 @@ export class ProbeSession {
     const callers = new Map<number, CallerCode>();
     for (const seg of target.elf.segments) {
       if (seg.type !== PT_LOAD || !(seg.flags & PF_X)) continue;
-      for (const pc of findCallSites(target.elf.readVaddr(seg.vaddr, seg.filesz), seg.vaddr, entry)) {
+      for (const pc of callSitesIn((addr, len) => target.elf.readVaddr(addr, len), seg.vaddr, seg.filesz, entry)) {
         const fn = target.functionAt(pc);
         if (fn && fn.end > fn.entry && !callers.has(fn.entry)) {
           callers.set(fn.entry, { name: fn.name, entry: fn.entry, code: target.elf.readVaddr(fn.entry, fn.end - fn.entry) });

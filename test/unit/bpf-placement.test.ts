@@ -9,7 +9,7 @@ import path from 'node:path';
 import test from 'ava';
 import { BinaryFormatError } from '../../src/errors.ts';
 import { kernelEmulation, placeEntryProbe, placeReturnProbes } from '../../src/bpf/placement.ts';
-import { findCallSites, placeResultProbes } from '../../src/bpf/result-sites.ts';
+import { callSitesIn, findCallSites, placeResultProbes } from '../../src/bpf/result-sites.ts';
 import { PT_REGS_OFFSET, siteCookie } from '../../src/bpf/session.ts';
 
 const FUNCS = {
@@ -324,6 +324,21 @@ test('findCallSites: CALL rel32 to the callee only, by byte scan', (t) => {
   t.deepEqual(findCallSites(c, 0x1000, 0x1010), [0x1000]);
   t.deepEqual(findCallSites(c, 0x1000, 0x2000), [0x1006]);
   t.deepEqual(findCallSites(c, 0x1000, 0x3000), []);
+});
+
+test('callSitesIn: read in pieces, the same calls as one scan, also across a piece boundary', (t) => {
+  // Calls at every offset around a 16-byte piece boundary, and filler bytes that are no call.
+  const code = Buffer.alloc(96, 0x90);
+  const callee = 0x5000;
+  const calls = [0, 11, 12, 13, 14, 15, 16, 30, 43, 47, 91];
+  for (const at of calls) {
+    code[at] = 0xe8;
+    code.writeInt32LE(callee - (0x1000 + at + 5), at + 1);
+  }
+  const read = (addr: number, len: number): Uint8Array => code.subarray(addr - 0x1000, addr - 0x1000 + len);
+  const whole = findCallSites(code, 0x1000, callee);
+  t.true(whole.length >= 5, 'overlapping encodings hide some, as in a real byte scan');
+  for (const chunk of [1, 5, 16, 17, 64, 1 << 20]) t.deepEqual(callSitesIn(read, 0x1000, code.length, callee, chunk), whole, `pieces of ${chunk}`);
 });
 
 test('no site when the result is overwritten, the path merges, or control leaves first', (t) => {
