@@ -3,7 +3,8 @@
 // snapshots in a worker as gtop takes them: how long a refresh takes
 // (snapshot, model, frame of the new view), how long keys can wait meanwhile,
 // and how long a frame takes after a key (cursor move, sort, grouping).
-// Then the real bin/gtop in tmux: its resident memory after a few refreshes.
+// Then the real bin/gtop in tmux: its resident memory, sampled every 250 ms
+// over 20 refreshes (the median, and the highest sample).
 //
 //   node --max-semi-space-size=1 dist/bench/ui.js [N ...]     (default: 10000 100000; after `npm run build`)
 // The #! line of bin/gtop and its V8 flags: the same here, so that frames
@@ -201,11 +202,18 @@ async function realGtop(pid: number, refreshes: number): Promise<string[]> {
     const pane = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
     const deadline = Date.now() + 120_000;
     while (!/goroutines/.test(tmux('capture-pane', '-p', '-t', 'b')) && Date.now() < deadline) await sleep(200);
-    await sleep(refreshes * 1000);
     const procs = [pane, ...descendants(pane)].filter((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim().startsWith('node'));
-    const mb = (field: string): string => (procs.map((p) => statusKb(p, field)).reduce((a, b) => a + b, 0) / 1024).toFixed(0);
+    const mb = (field: string): number => procs.map((p) => statusKb(p, field)).reduce((a, b) => a + b, 0) / 1024;
+    // Resident memory moves within each refresh (the worker's peak is while it reads): sampled through them.
+    const rss: number[] = [];
+    for (let t = 0; t < refreshes * 1000; t += 250) {
+      await sleep(250);
+      rss.push(mb('VmRSS'));
+    }
+    rss.sort((a, b) => a - b);
+    const f = (x: number): string => x.toFixed(0);
     return [
-      `  gtop in tmux RSS    ${mb('VmRSS').padStart(7)} MB   peak ${mb('VmHWM')} MB after ${refreshes} refreshes; anonymous ${mb('RssAnon')} MB, files ${mb('RssFile')} MB (node's own code)`,
+      `  gtop in tmux RSS    ${f(median(rss)).padStart(7)} MB   median over ${refreshes} s (${rss.length} samples), max ${f(rss.at(-1)!)} MB; peak since start ${f(mb('VmHWM'))} MB; now anonymous ${f(mb('RssAnon'))} MB, files ${f(mb('RssFile'))} MB (node's own code)`,
       `                      run ${how.note}`,
     ];
   } finally {
@@ -221,7 +229,7 @@ for (const n of sizes.length ? sizes : [10_000, 100_000]) {
     await sleep(500);
     console.log(`${n} parked goroutines, ${W}×${H} terminal`);
     console.log((await inProcess(t.pid)).join('\n'));
-    console.log((await realGtop(t.pid, 6)).join('\n'));
+    console.log((await realGtop(t.pid, 20)).join('\n'));
   } finally {
     t.stop();
   }
