@@ -6,16 +6,21 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-/** Collect once the heap holds this much more than after the last collection. */
-const SLACK = 24 << 20;
+/** Collect once the heap and its buffers hold this much more than after the last collection. */
+const SLACK = 8 << 20;
+
+/** The heap and the ArrayBuffers its objects hold: a snapshot's garbage is mostly typed arrays, freed only when their objects are collected. */
+function held(): number {
+  const h = v8.getHeapStatistics();
+  return h.used_heap_size + h.external_memory;
+}
 
 let gc: (() => void) | null | undefined;
 let liveAfterLast = 0;
 
 /** A full collection when garbage has piled up (when V8 lets us: else V8 decides alone). */
 export function collectGarbage(slack = SLACK): void {
-  const used = v8.getHeapStatistics().used_heap_size;
-  if (used < liveAfterLast + slack) return;
+  if (held() < liveAfterLast + slack) return;
   if (gc === undefined) {
     // V8 flags are per process: this exposes gc to new contexts only, not to gtop's own code.
     v8.setFlagsFromString('--expose-gc');
@@ -24,5 +29,5 @@ export function collectGarbage(slack = SLACK): void {
   }
   if (gc === null) return;
   gc();
-  liveAfterLast = v8.getHeapStatistics().used_heap_size;
+  liveAfterLast = held();
 }

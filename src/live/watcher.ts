@@ -11,6 +11,7 @@ import { attachTarget } from '../bpf/target.ts';
 import { GtopError } from '../errors.ts';
 import type { ChannelActivity, ParkRecord, ProbeCounters, ProbeFeed } from '../model/probe.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
+import { SnapshotEncoder } from '../runtime/compact.ts';
 import type { Session } from '../session.ts';
 import { siteCostNs } from './costs.ts';
 import { Governor, type GovernorAction, type ProbeTotals } from './governor.ts';
@@ -106,7 +107,7 @@ export class LiveWatcher implements ProbeFeed {
     this.gov = this.probe ? new Governor(names, Date.now(), { budgetPct: opts.budgetPct, tickMs: opts.tickMs ?? 50 }) : undefined;
     // The goroutines alive at the start: one of them exiting is not a creation.
     this.startNs = t;
-    this.lifecycle = new LifecycleCounts(session.snapshot().goroutines.map((g) => g.id));
+    this.lifecycle = new LifecycleCounts(this.goids());
     if (this.probe && this.gov) {
       try {
         this.govern(this.probe, this.gov);
@@ -214,7 +215,12 @@ export class LiveWatcher implements ProbeFeed {
 
   private pollSnapshot(): void {
     this.lastPollAt = Date.now();
-    this.noteSnapshot(this.session.snapshot());
+    this.noteIds(this.goids());
+  }
+
+  /** The goroutine ids of a snapshot taken now, read into columns (no Goroutine object per goroutine). */
+  private goids(): Float64Array {
+    return this.session.snapshotColumns(new SnapshotEncoder()).id;
   }
 
   /** Goroutines that vanished since the last snapshot exited; new ones were created. */

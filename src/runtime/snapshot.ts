@@ -9,7 +9,7 @@ import { ProcessGoneError, type TargetMemory } from '../target/memory.ts';
 import type { GoroutineSink, SnapshotHeader } from './compact.ts';
 import { type Goroutine, type Snapshot, G_COPYSTACK, G_DEAD, G_DEADEXTRA, G_LEAKED, G_RUNNING, G_SCAN, G_SYSCALL, G_WAITING, STATUS_NAMES } from './goroutine.ts';
 import { readLabels } from './labels.ts';
-import { type RawG, decodeG, sameG, unchangedAt, validateG } from './rawg.ts';
+import { type RawG, decodeG, fingerprintAt, sameG, validateG } from './rawg.ts';
 import { Symbolizer } from './symbolize.ts';
 import { Unwinder } from './unwind.ts';
 
@@ -71,25 +71,39 @@ export function readGoroutines(ctx: SnapshotContext, makeSink: (n: number) => Go
 
   invalidate(ctx);
   // Everything is read in address order so each cache chunk is read once per
-  // pass whatever the cache size (allgs order scatters across the heap).
-  const byAddr = gptrs.map((_, i) => i).sort((a, b) => gptrs[a]! - gptrs[b]!);
-  // The first reads are kept as columns, not 100k RawG objects (~350 bytes
-  // each with their boxed doubles, garbage in the old generation afterwards).
-  const first = new FirstReads(gptrs.length);
-  for (const i of byAddr) first.set(i, readG(ctx, gptrs[i]!));
-  const byStack = gptrs.map((_, i) => i).sort((a, b) => first.stackLo(a) - first.stackLo(b));
-  for (const i of byStack) {
-    const g = first.has(i) ? buildGoroutine(ctx, tools, first.get(i), nowNs) : undefined;
-    if (g) sink.put(i, g);
+  // pass whatever the cache size (allgs order scatters across the heap). The
+  // first pass goes in batches of g's: each batch is read whole, then built
+  // in the order of its stacks (stacks are read through a cache too). Of the
+  // first read, the second pass needs only a fingerprint.
+  const n = gptrs.length;
+  const byAddr = Uint32Array.from(gptrs.keys()).sort((a, b) => gptrs[a]! - gptrs[b]!);
+  const prints = new Uint32Array(2 * n);
+  const read = new Uint8Array(n);
+  const first = new FirstReads(Math.min(n, BATCH));
+  const order = new Uint32Array(Math.min(n, BATCH));
+  for (let from = 0; from < n; from += BATCH) {
+    const size = Math.min(BATCH, n - from);
+    for (let k = 0; k < size; k++) {
+      const i = byAddr[from + k]!;
+      first.set(k, readG(ctx, gptrs[i]!, prints, i));
+      if (first.has(k)) read[i] = 1;
+    }
+    const batch = order.subarray(0, size);
+    for (let k = 0; k < size; k++) batch[k] = k;
+    batch.sort((a, b) => first.stackLo(a) - first.stackLo(b));
+    for (const k of batch) {
+      const g = first.has(k) ? buildGoroutine(ctx, tools, first.get(k), nowNs) : undefined;
+      if (g) sink.put(byAddr[from + k]!, g);
+    }
   }
 
   // Second pass on fresh memory: anything that moved is read again on its own.
   invalidate(ctx);
   let unreadable = 0;
-  const stable: boolean[] = new Array(gptrs.length);
-  for (const i of byAddr) stable[i] = first.has(i) && unchanged(ctx, gptrs[i]!, first.get(i));
-  for (let i = 0; i < gptrs.length; i++) {
-    if (stable[i]) continue;
+  const stable = new Uint8Array(n);
+  for (const i of byAddr) stable[i] = read[i] === 1 && unchanged(ctx, gptrs[i]!, prints, i) ? 1 : 0;
+  for (let i = 0; i < n; i++) {
+    if (stable[i] === 1) continue;
     const settled = retry(ctx, tools, gptrs[i]!, nowNs);
     let g: Goroutine | undefined;
     if (settled === 'unstable') {
@@ -115,6 +129,12 @@ export function readGoroutines(ctx: SnapshotContext, makeSink: (n: number) => Go
 
 const FIELDS = 18;
 
+/** Scratch for the second pass's fingerprints. */
+const NOW = new Uint32Array(2);
+
+/** G's read before their stacks are walked: the first reads kept at once (18 doubles each). */
+const BATCH = 8192;
+
 /** RawGs by index in one Float64Array; get() fills one reused RawG (valid until the next get). */
 class FirstReads {
   private readonly v: Float64Array;
@@ -138,8 +158,9 @@ class FirstReads {
   }
 
   set(i: number, r: RawG | undefined): void {
+    // Reused batch to batch: an absent read must clear what the slot held.
+    this.present[i] = r === undefined ? 0 : 1;
     if (r === undefined) return;
-    this.present[i] = 1;
     const v = this.v;
     const o = i * FIELDS;
     v[o] = r.addr; v[o + 1] = r.stackLo; v[o + 2] = r.stackHi; v[o + 3] = r.schedSp; v[o + 4] = r.schedPc; v[o + 5] = r.schedBp;
@@ -180,10 +201,12 @@ function readAllgs(ctx: SnapshotContext): number[] {
   throw new MemoryReadError(bin.globals.allgptr + bias, 'runtime.allgs kept moving while being read');
 }
 
-function readG(ctx: SnapshotContext, addr: number): RawG | undefined {
+/** The g at `addr` if it looks like one; with `prints`, its fingerprint goes to prints at k. */
+function readG(ctx: SnapshotContext, addr: number, prints?: Uint32Array, k = 0): RawG | undefined {
   try {
     const buf = ctx.gmem.cachedRef(addr, ctx.bin.layout.g.size);
     const raw = decodeG(buf, ctx.gmem.refOffset, addr, ctx.bin.layout);
+    if (prints) fingerprintAt(buf, ctx.gmem.refOffset, ctx.bin.layout, prints, k);
     return validateG(raw, ctx.bin.layout.goMinor) ? raw : undefined;
   } catch (err) {
     // Unmapped or torn: this G is skipped. A dead process is not a torn read.
@@ -192,10 +215,12 @@ function readG(ctx: SnapshotContext, addr: number): RawG | undefined {
   }
 }
 
-function unchanged(ctx: SnapshotContext, addr: number, before: RawG): boolean {
+/** The g at `addr` still has the fingerprint its first read left at prints[k]. */
+function unchanged(ctx: SnapshotContext, addr: number, prints: Uint32Array, k: number): boolean {
   try {
     const buf = ctx.gmem.cachedRef(addr, ctx.bin.layout.g.size);
-    return unchangedAt(buf, ctx.gmem.refOffset, before, ctx.bin.layout);
+    fingerprintAt(buf, ctx.gmem.refOffset, ctx.bin.layout, NOW, 0);
+    return NOW[0] === prints[2 * k] && NOW[1] === prints[2 * k + 1];
   } catch (err) {
     if (err instanceof MemoryReadError && !(err instanceof ProcessGoneError)) return false;
     throw err;

@@ -94,3 +94,24 @@ test('the worker can collect its garbage on demand', async (t) => {
   collectGarbage(0);
   t.true(v8.getHeapStatistics().used_heap_size < before, 'a full collection ran');
 });
+
+test('ColumnWriter: rows put out of goid order, some replaced or dropped, come out in goid order with their own fields', (t) => {
+  const enc = new SnapshotEncoder();
+  const w = enc.writer(6);
+  const gs = [g({ id: 50, reason: 'select' }), g({ id: 7, frames: STACKS.mutex, reason: 'sync.Mutex.Lock' }), g({ id: 31 }), g({ id: 12, status: 'runnable' }), g({ id: 99 }), g({ id: 3, reason: 'sleep' })];
+  gs.forEach((x, i) => w.put(i, x));
+  w.drop(4); // 99 exited between the passes
+  w.put(2, g({ id: 31, reason: 'chan send', frames: STACKS.chanSend })); // re-read: parked elsewhere
+  w.drop(0);
+  w.put(0, g({ id: 50, reason: 'select' })); // dropped, then read again
+  const c = CompactSnapshot.decode(w.finish(snapshot([])), new StackTable());
+  t.deepEqual(c.goroutines.map((x) => [x.id, x.status, x.waitReason, x.frames[0]?.function ?? null]), [
+    [3, 'waiting', 'sleep', 'runtime.gopark'],
+    [7, 'waiting', 'sync.Mutex.Lock', 'runtime.gopark'],
+    [12, 'runnable', null, 'runtime.gopark'],
+    [31, 'waiting', 'chan send', 'runtime.gopark'],
+    [50, 'waiting', 'select', 'runtime.gopark'],
+  ]);
+  t.deepEqual(c.frames(3), STACKS.chanSend);
+  t.deepEqual(c.frames(1), STACKS.mutex);
+});
