@@ -9,7 +9,7 @@
 import type { ChannelJSON, DeadlockJSON, LockJSON } from '../src/analysis/json.ts';
 import type { ChannelActivity, ChannelTouch } from '../src/model/probe.ts';
 import { type GoroutineRow, type RowLookup, locationText } from '../src/model/rows.ts';
-import { type WaitExtras, deadlockSummary, lockName, targetText } from '../src/model/waits.ts';
+import { MAX_LISTED, type WaitExtras, allWaiters, channelWaiterCounts, deadlockSummary, lockModeCounts, lockName, targetText } from '../src/model/waits.ts';
 import { fitLocation } from './GoroutineTable.tsx';
 import { type ListLine, ListView } from './ListView.tsx';
 import { blockedText, cell, count, duration, wrap } from './text.ts';
@@ -18,7 +18,6 @@ export const channelKey = (c: ChannelJSON): string => c.address;
 const lockKey = (l: LockJSON): string => `lock ${l.address}`;
 const deadlockKey = (d: DeadlockJSON): string => `deadlock ${d.goroutines.join(',')}`;
 
-const MAX_WAITERS = 1000;
 /** Address, then the label column (as wide as the terminal allows), then the figures. */
 const FIXED = 14 + 1 + 1 + 9 + 1 + 6 + 1 + 5 + 1 + 5 + 2 + 8;
 const labelWidth = (width: number): number => Math.max(14, width - FIXED);
@@ -40,10 +39,10 @@ function chanWaiters(c: ChannelJSON): Waiter[] {
 }
 
 /** The longest blocked of some goroutines, as the table shows it. */
-function longest(goids: readonly number[], rows: RowLookup): string {
+function longest(goids: ArrayLike<number>, rows: RowLookup): string {
   let best: GoroutineRow | null = null;
-  for (const g of goids) {
-    const r = rows.get(g);
+  for (let k = 0; k < goids.length; k++) {
+    const r = rows.get(goids[k]!);
     if (r?.blockedMs != null && (best === null || r.blockedMs > best.blockedMs!)) best = r;
   }
   return best === null ? '' : blockedText(best.blockedMs, best.blockedExact);
@@ -56,10 +55,11 @@ function waiterLine(w: Waiter, rows: RowLookup): string {
   return `    ${cell(op, 13)} ${cell(`goroutine ${r.id}`, 18)} ${cell(r.state, 16)} ${cell(blockedText(r.blockedMs, r.blockedExact), 8, true)}  ${locationText(r.location)}`;
 }
 
-function waiterLines(ws: readonly Waiter[], rows: RowLookup, entry: number, out: ListLine[]): void {
-  // Lines are built per render: an object with 100k waiters lists the first thousand.
-  for (const w of ws.slice(0, MAX_WAITERS)) out.push({ text: waiterLine(w, rows), kind: 'detail', entry });
-  if (ws.length > MAX_WAITERS) out.push({ text: `    … and ${count(ws.length - MAX_WAITERS)} more`, kind: 'detail', entry });
+/** The first MAX_LISTED of `total` waiters (the worker sends no more: capWaiters). */
+function waiterLines(ws: readonly Waiter[], total: number, rows: RowLookup, entry: number, out: ListLine[]): void {
+  const listed = ws.slice(0, MAX_LISTED);
+  for (const w of listed) out.push({ text: waiterLine(w, rows), kind: 'detail', entry });
+  if (total > listed.length) out.push({ text: `    … and ${count(total - listed.length)} more`, kind: 'detail', entry });
 }
 
 const ago = (atNs: number, nowNs: number | null): string => (nowNs === null ? '' : ` ${duration(Math.max(0, (nowNs - atNs) / 1e6), true)} ago`);
@@ -101,7 +101,8 @@ function channelLabel(c: ChannelJSON, a: ChannelActivity | undefined, width: num
 function channelDetails(c: ChannelJSON, a: ChannelActivity | undefined, d: WaitData, rows: RowLookup, width: number, entry: number, out: ListLine[]): void {
   const made = a?.made ? `, made by G${a.made.goid} at ${a.made.function} ${a.made.file}:${a.made.line}${ago(a.made.atNs, d.nowNs)}` : '';
   for (const t of wrap(`chan ${c.elemType ?? '?'}${made}`, width, '    ')) out.push({ text: t, kind: 'detail', entry });
-  waiterLines(chanWaiters(c), rows, entry, out);
+  const n = channelWaiterCounts(c);
+  waiterLines(chanWaiters(c), n.send + n.recv, rows, entry, out);
   if (c.truncated) out.push({ text: '    (more waiters than gtop reads)', kind: 'detail', entry });
   if (a?.lastWake) {
     const w = a.lastWake;
@@ -110,9 +111,7 @@ function channelDetails(c: ChannelJSON, a: ChannelActivity | undefined, d: WaitD
 }
 
 function lockModes(l: LockJSON): string {
-  const n = new Map<string, number>();
-  for (const w of l.waiters) n.set(w.mode, (n.get(w.mode) ?? 0) + 1);
-  return [...n].map(([mode, k]) => `${k} ${mode}`).join(', ');
+  return lockModeCounts(l).map(([mode, k]) => `${k} ${mode}`).join(', ');
 }
 
 function deadlockDetails(dl: DeadlockJSON, d: WaitData, width: number, entry: number, out: ListLine[]): void {
@@ -175,8 +174,8 @@ export function waitLines(d: WaitData, rows: RowLookup, open: string | null, wid
   if (d.channels.length === 0) out.push({ text: 'no channel has waiting goroutines', kind: 'note', entry: -1 });
   for (const c of d.channels) {
     const a = d.activity(c.address);
-    const goids = chanWaiters(c).map((w) => w.goroutine);
-    const text = `${cell(c.address, 14)} ${channelLabel(c, a, lw)} ${cell(`${c.len}/${c.cap}`, 9, true)} ${cell(c.closed ? 'closed' : '', 6)} ${cell(String(c.senders.length), 5, true)} ${cell(String(c.receivers.length), 5, true)}  ${longest(goids, rows)}`;
+    const n = channelWaiterCounts(c);
+    const text = `${cell(c.address, 14)} ${channelLabel(c, a, lw)} ${cell(`${c.len}/${c.cap}`, 9, true)} ${cell(c.closed ? 'closed' : '', 6)} ${cell(String(n.send), 5, true)} ${cell(String(n.recv), 5, true)}  ${longest(allWaiters(c), rows)}`;
     out.push({ text, kind: 'entry', entry });
     if (a) for (const t of activityLines(a, d.nowNs, width)) out.push({ text: t, kind: 'sub', entry });
     if (channelKey(c) === open) channelDetails(c, a, d, rows, width, entry, out);
@@ -186,9 +185,9 @@ export function waitLines(d: WaitData, rows: RowLookup, open: string | null, wid
     out.push({ text: '', kind: 'note', entry: -1 }, { text: lockTitle(width), kind: 'heading', entry: -1 });
   }
   for (const l of d.locks) {
-    const goids = l.waiters.map((w) => w.goroutine);
-    out.push({ text: `${cell(l.address, 14)} ${cell(lockName(l.kind), lw)} ${cell(count(l.waiters.length), 9, true)} ${cell(lockModes(l), 15)}  ${longest(goids, rows)}`, kind: 'entry', entry });
-    if (lockKey(l) === open) waiterLines(l.waiters.map((w) => ({ goroutine: w.goroutine, select: false, op: w.mode })), rows, entry, out);
+    const all = allWaiters(l);
+    out.push({ text: `${cell(l.address, 14)} ${cell(lockName(l.kind), lw)} ${cell(count(all.length), 9, true)} ${cell(lockModes(l), 15)}  ${longest(all, rows)}`, kind: 'entry', entry });
+    if (lockKey(l) === open) waiterLines(l.waiters.map((w) => ({ goroutine: w.goroutine, select: false, op: w.mode })), all.length, rows, entry, out);
     entry++;
   }
   return out;

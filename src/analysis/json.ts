@@ -21,6 +21,14 @@ export interface ChannelJSON {
   made?: { function: string; file: string; line: number; goroutine: number; secondsAgo: number } | null;
   /** What the probes saw of it (--duration), else null. */
   activity?: ChannelActivityJSON | null;
+  /** In the TUI only: the listed waiters are the first ones, these are all (src/model/waits.ts capWaiters). */
+  all?: WaiterSummary;
+}
+
+/** Every waiter of an object whose listed waiters were cut: their goids and counts (by op for a channel, by mode for a lock). */
+export interface WaiterSummary {
+  readonly goroutines: Float64Array;
+  readonly counts: readonly (readonly [what: string, n: number])[];
 }
 
 export interface TouchJSON { goroutine: number; secondsAgo: number }
@@ -47,6 +55,8 @@ export interface LockJSON {
   address: string;
   kind: LockKind;
   waiters: { goroutine: number; mode: LockMode }[];
+  /** In the TUI only, as ChannelJSON.all. */
+  all?: WaiterSummary;
 }
 
 export type WaitTargetJSON =

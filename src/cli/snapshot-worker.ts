@@ -13,6 +13,7 @@ import { DEADLOCK_AUTO_LIMIT } from './analysis-json.ts';
 import { type ErrorKind, GtopError } from '../errors.ts';
 import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
 import { type ChannelActivity, type ProbeFeedData, parkBuffers, parkColumns } from '../model/probe.ts';
+import { capWaiters } from '../model/waits.ts';
 import type { Frame, Snapshot } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
 import { CompactSnapshot, SnapshotEncoder, StackTable, type WireSnapshot, goroutineIndex, wireBuffers } from '../runtime/compact.ts';
@@ -61,7 +62,8 @@ const post = (r: WorkerReply): void => port.postMessage(r, transferable(r));
 /** A snapshot's columns move to the main thread instead of being copied (~6 MB per 100k goroutines). */
 function transferable(r: WorkerReply): ArrayBuffer[] {
   if (r.type !== 'snapshot') return [];
-  return [...new Set([...wireBuffers(r.snap), ...(r.probe ? parkBuffers(r.probe.parks) : [])])];
+  const waiters = [...(r.analysis?.channels ?? []), ...(r.analysis?.locks ?? [])].flatMap((x) => (x.all ? [x.all.goroutines.buffer as ArrayBuffer] : []));
+  return [...new Set([...wireBuffers(r.snap), ...(r.probe ? parkBuffers(r.probe.parks) : []), ...waiters])];
 }
 
 function failure(err: unknown): WorkerReply {
@@ -104,10 +106,11 @@ function analyse(s: Session, compact: CompactSnapshot): WaitAnalysis | null {
   try {
     const graph = readWaits(s, snap);
     tracker.add(snap, graph, prove(s, snap, graph));
-    const channels = channelsToJSON(graph);
+    // Waiters as the view lists them: the first ones, and all goids in a typed array.
+    const { channels, locks } = capWaiters(channelsToJSON(graph), locksToJSON(graph));
     analysedChannels = channels.slice(0, ACTIVITY_LIMIT).map((c) => Number(c.address));
     return {
-      channels, leakSuspects: leakSuspectsToJSON(tracker.suspects()), locks: locksToJSON(graph),
+      channels, leakSuspects: leakSuspectsToJSON(tracker.suspects()), locks,
       deadlocks: proof?.deadlocks ?? [], deadlocksChecked: proof?.checked ?? false,
     };
   } catch (err) {

@@ -2,8 +2,57 @@
 // proven deadlock cycles, and what the probes saw happen to each channel.
 // The snapshot worker sends the analysis only on some refreshes (and the
 // deadlock proof less often still), so the last one stays until the next.
-import type { DeadlockJSON, LockJSON, WaitTargetJSON } from '../analysis/json.ts';
+import type { ChannelJSON, DeadlockJSON, LockJSON, WaitTargetJSON, WaiterSummary } from '../analysis/json.ts';
 import type { ChannelActivity, ProbeFeed } from './probe.ts';
+
+/** The most waiters the wait view lists under an object (the rest are counted). */
+export const MAX_LISTED = 1000;
+
+/**
+ * The analysis as the TUI receives it: an object's listed waiters cut to
+ * MAX_LISTED, with all their goids in a typed array (for the longest
+ * BLOCKED) and their counts. 100k waiters would otherwise cross from the
+ * worker, and stay in the UI's heap, as 100k objects.
+ */
+export function capWaiters(channels: readonly ChannelJSON[], locks: readonly LockJSON[]): { channels: ChannelJSON[]; locks: LockJSON[] } {
+  const summary = (ws: readonly { goroutine: number }[], counts: [string, number][]): WaiterSummary =>
+    ({ goroutines: Float64Array.from(ws, (w) => w.goroutine), counts });
+  return {
+    channels: channels.map((c) => {
+      if (c.senders.length + c.receivers.length <= MAX_LISTED) return c;
+      const all = summary([...c.senders, ...c.receivers], [['send', c.senders.length], ['recv', c.receivers.length]]);
+      const senders = c.senders.slice(0, MAX_LISTED);
+      return { ...c, senders, receivers: c.receivers.slice(0, MAX_LISTED - senders.length), all };
+    }),
+    locks: locks.map((l) => {
+      if (l.waiters.length <= MAX_LISTED) return l;
+      const modes = new Map<string, number>();
+      for (const w of l.waiters) modes.set(w.mode, (modes.get(w.mode) ?? 0) + 1);
+      return { ...l, waiters: l.waiters.slice(0, MAX_LISTED), all: summary(l.waiters, [...modes]) };
+    }),
+  };
+}
+
+/** Senders and receivers of a channel, all of them. */
+export function channelWaiterCounts(c: ChannelJSON): { send: number; recv: number } {
+  if (!c.all) return { send: c.senders.length, recv: c.receivers.length };
+  const n = new Map(c.all.counts);
+  return { send: n.get('send') ?? 0, recv: n.get('recv') ?? 0 };
+}
+
+/** Goroutines of all the waiters of a channel or lock. */
+export function allWaiters(x: ChannelJSON | LockJSON): ArrayLike<number> {
+  if (x.all) return x.all.goroutines;
+  return 'waiters' in x ? x.waiters.map((w) => w.goroutine) : [...x.senders, ...x.receivers].map((w) => w.goroutine);
+}
+
+/** Waiters of a lock per mode, all of them. */
+export function lockModeCounts(l: LockJSON): (readonly [string, number])[] {
+  if (l.all) return [...l.all.counts];
+  const n = new Map<string, number>();
+  for (const w of l.waiters) n.set(w.mode, (n.get(w.mode) ?? 0) + 1);
+  return [...n];
+}
 
 /** The parts of the worker's WaitAnalysis this model reads. */
 export interface WaitAnalysisData {

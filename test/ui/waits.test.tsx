@@ -3,7 +3,7 @@ import { cleanup, render } from 'ink-testing-library';
 import type { ChannelJSON, DeadlockJSON, LeakSuspectJSON, LockJSON } from '../../src/analysis/json.ts';
 import type { ModelView } from '../../src/model/live.ts';
 import type { ChannelActivity } from '../../src/model/probe.ts';
-import { NO_WAIT_EXTRAS, type WaitExtras } from '../../src/model/waits.ts';
+import { NO_WAIT_EXTRAS, type WaitExtras, capWaiters } from '../../src/model/waits.ts';
 import { App, type AppProps, type ParkStackState } from '../../ui/App.tsx';
 import { activityText, waitLines } from '../../ui/ChannelView.tsx';
 import { frame } from './goroutines.ts';
@@ -105,6 +105,24 @@ test.serial('an open channel with many waiters lists the first thousand, then ho
   t.is(lines.length, 1 + 1 + 1 + 1000 + 1);
   t.regex(lines[3]!.text, /^\s+send\s+goroutine 1000\s+\(not in this snapshot\)/);
   t.is(lines.at(-1)!.text.trim(), '… and 500 more');
+});
+
+test.serial('as the worker sends them (capWaiters): the first thousand waiters listed, all counted, the longest BLOCKED among all', (t) => {
+  const modes = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ goroutine: from + i, mode: i % 2 ? 'rlock' as const : 'lock' as const }));
+  // Goroutine 20 (in serviceView, blocked ~5s) is the last receiver: beyond the listed thousand.
+  const big: ChannelJSON = { ...CHANNELS[0]!, senders: ids(1000, 900), receivers: [...ids(5000, 599), { goroutine: 20, select: false }] };
+  const lock: LockJSON = { address: '0xc000500000', kind: 'rwmutex', waiters: [...modes(7000, 1500), { goroutine: 21, mode: 'lock' }] };
+  const capped = capWaiters([big], [lock]);
+  t.is(capped.channels[0]!.senders.length + capped.channels[0]!.receivers.length, 1000);
+  t.is(capped.locks[0]!.waiters.length, 1000);
+  t.is(capped.channels[0]!.all!.goroutines.length, 1500);
+  const rows = serviceView().rows.table;
+  const lines = waitLines({ ...NO_WAIT_EXTRAS, channels: capped.channels, locks: capped.locks }, rows, big.address, 120).map((l) => l.text);
+  t.regex(lines[1]!, new RegExp(`^${big.address}\\s+\\S+ \\S+\\s+\\d+/\\d+\\s+900\\s+600\\s+~\\d+s$`), 'all senders and receivers counted, the longest from beyond the list');
+  t.is(lines.filter((l) => /^\s+(send|recv)\s+goroutine/.test(l)).length, 1000);
+  t.is(lines.find((l) => l.includes('more'))!.trim(), '… and 500 more');
+  const lockLine = lines.find((l) => l.startsWith('0xc000500000'))!;
+  t.regex(lockLine, /^0xc000500000\s+sync\.RWMutex\s+1,501\s+751 lock, 750 …\s+~\d+s$/, 'modes of all waiters (cut to the column)');
 });
 
 // ---- with probes: make sites, activity, following a hand-off ----
