@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import type { Group, Item, ItemList, SortSpec } from '../src/model/derive.ts';
 import { type GoroutineRow, basename } from '../src/model/rows.ts';
 import { type Column, tableColumns } from './columns.ts';
-import { blockedText, cell, count, hex } from './text.ts';
+import { blockedText, cell, countIn, hex } from './text.ts';
 
 export interface TableProps {
   readonly items: ItemList;
@@ -54,7 +54,8 @@ function goroutineCells(r: GoroutineRow, cols: readonly Column[], member: boolea
 function groupCells(g: Group, expanded: boolean, cols: readonly Column[]): string[] {
   const labelWidth = cols.filter((c) => c.id === 'location' || c.id === 'creator' || c.id === 'channel').reduce((n, c) => n + c.width + 1, -1);
   const out = [
-    cell(`${expanded ? '▾' : '▸'} ×${count(g.rows.length)}`, cols[0]!.width, true),
+    // The group's size must show whole: 100,000 does not fit the ID column, 100k does.
+    cell(`${expanded ? '▾' : '▸'} ×${countIn(g.rows.length, cols[0]!.width - 3)}`, cols[0]!.width, true),
     cell(g.otherStates > 0 ? `${g.state} +${g.otherStates}` : g.state, cols[1]!.width),
     cell(blockedText(g.maxBlockedMs, g.blockedExact), cols[2]!.width, true),
   ];

@@ -45,6 +45,14 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** A count in at most `width` characters: 12,345, else 123k, else 12M. */
+export function countIn(n: number, width: number): string {
+  const full = count(n);
+  if (full.length <= width) return full;
+  const k = `${Math.floor(n / 1000)}k`;
+  return k.length <= width ? k : `${Math.floor(n / 1e6)}M`;
+}
+
 export function rate(perSec: number | null): string {
   if (perSec === null) return '–';
   return perSec >= 100 ? `${Math.round(perSec)}/s` : `${perSec.toFixed(1)}/s`;

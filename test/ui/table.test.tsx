@@ -5,7 +5,7 @@ import { LiveModel } from '../../src/model/live.ts';
 import { tableColumns } from '../../ui/columns.ts';
 import { GoroutineTable, fitLocation } from '../../ui/GoroutineTable.tsx';
 import { Sparkline, sparkline } from '../../ui/Sparkline.tsx';
-import { blockedText, cell, cellEnd, duration } from '../../ui/text.ts';
+import { blockedText, cell, cellEnd, countIn, duration } from '../../ui/text.ts';
 import { STACKS, g, snapshot } from './goroutines.ts';
 import { serviceView } from './render.ts';
 
@@ -30,6 +30,16 @@ test('virtualized: 100k goroutines render as the visible page only, from `top`',
   t.deepEqual(lines.slice(1).map((l) => Number(l.trim().split(' ')[0])), Array.from({ length: 10 }, (_, i) => 50_001 + i));
   t.regex(lines[1]!, /^\s+50001 chan receive\s+~0s main\.worker main\.go:42\s+main\.main main\.go:60\s*$/);
   t.log(`first render of a 100k-item table: ${ms.toFixed(1)} ms`);
+});
+
+test('a group of 100k goroutines shows its size whole in the COUNT column', (t) => {
+  const rows = sortRows(bigRows(100_000), { column: 'id', desc: false });
+  const groups = groupRows(rows, 'top');
+  const { lastFrame } = render(<GoroutineTable items={flatten(rows, groups, new Set())} cursor={0} top={0} height={5} width={100} showChannel={false} sort={sort} color={false} empty="" groupTitle="top frame" />);
+  const lines = lastFrame()!.split('\n');
+  t.regex(lines[1]!, /^\s*▸ ×66k chan receive\s/, lastFrame());
+  t.regex(lines[2]!, /^\s*▸ ×33k sync\.Mutex\.Lock\s/);
+  t.deepEqual([countIn(999, 5), countIn(12_345, 6), countIn(100_000, 5), countIn(12_345_678, 5)], ['999', '12,345', '100k', '12M']);
 });
 
 test('columns: 80 columns fit, the rest shared by location and creator; CHANNEL only with probes', (t) => {
