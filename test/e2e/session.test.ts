@@ -2,35 +2,14 @@
 // through a descriptor on demand (src/binary/source.ts). It must be given back
 // on close, also when the binary was deleted meanwhile (an upgrade), so that
 // gtop never keeps a deleted executable's space busy past its session.
-import { copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { Session } from '../../src/session.ts';
 import { buildFixture } from '../helpers/build.ts';
-import { startFixture } from '../helpers/process.ts';
+import { holders, startFixture } from '../helpers/process.ts';
 import { selectedToolchains } from '../helpers/toolchains.ts';
-
-/** Processes holding `file` open (by scanning every /proc/N/fd). */
-function holders(file: string): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) out.push(Number(pid));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return out;
-}
 
 const tcs = selectedToolchains();
 for (const tc of new Set([tcs[0]!, tcs.at(-1)!])) {

@@ -2,7 +2,7 @@
 // tmux terminal (send-keys, capture-pane) against the parking fixture, its
 // screen compared with the runtime's own dump of the same process.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +14,7 @@ import { GO_DIR, buildFixture } from '../helpers/build.ts';
 import { GTOP_BIN, runGtop } from '../helpers/gtop.ts';
 import { type OracleGoroutine, parseDump } from '../helpers/oracle.ts';
 import { PARKING_KINDS, firstMainFrame } from '../helpers/parking.ts';
-import { httpGet, startFixture } from '../helpers/process.ts';
+import { holders, httpGet, startFixture } from '../helpers/process.ts';
 import { toolchainByMinor } from '../helpers/toolchains.ts';
 import { parkEntries } from '../../src/model/probe.ts';
 
@@ -90,27 +90,6 @@ function seconds(text: string): number {
     s += Number(n) * ({ ms: 0.001, d: 86_400, h: 3600, m: 60, s: 1 } as Record<string, number>)[unit!]!;
   }
   return s;
-}
-
-/** Processes holding `file` open (by scanning every /proc/N/fd). */
-function holders(file: string): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) out.push(Number(pid));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return out;
 }
 
 function comm(pid: number): string {

@@ -3,6 +3,7 @@
 // test ends (ava teardown) and, as a last resort, when this process exits.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { ExecutionContext } from 'ava';
 
@@ -136,4 +137,25 @@ export function httpGet(url: string, timeoutMs = 60_000): Promise<string> {
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
   });
+}
+
+/** Processes holding `file` open (by scanning every /proc/N/fd). */
+export function holders(file: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) out.push(Number(pid));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return out;
 }
