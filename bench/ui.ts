@@ -20,6 +20,7 @@ import { LiveModel } from '../src/model/live.ts';
 import { SnapshotSource } from '../src/cli/snapshot-source.ts';
 import { NO_PARKS, ProbeFeedFromData } from '../src/model/probe.ts';
 import { ROOT, buildParked, startParked } from './common.ts';
+import { FakeKeyboard } from '../test/helpers/keyboard.ts';
 
 // Styles as on a real terminal, even when this output is piped: without
 // them a cursor move changes no byte and Ink draws nothing.
@@ -41,26 +42,6 @@ class FakeTerminal extends EventEmitter {
     this.writes++;
     this.lastWriteAt = performance.now();
     return true;
-  }
-}
-
-class FakeKeyboard extends EventEmitter {
-  readonly isTTY = true;
-  private pending: string | null = null;
-  setRawMode(): this { return this; }
-  setEncoding(): this { return this; }
-  ref(): this { return this; }
-  unref(): this { return this; }
-  resume(): this { return this; }
-  pause(): this { return this; }
-  read(): string | null {
-    const p = this.pending;
-    this.pending = null;
-    return p;
-  }
-  press(key: string): void {
-    this.pending = key;
-    this.emit('readable');
   }
 }
 

@@ -7,6 +7,7 @@ import test from 'ava';
 import type { AppProps } from '../../ui/App.tsx';
 import { service } from './goroutines.ts';
 import { serviceView } from './render.ts';
+import { FakeKeyboard } from '../helpers/keyboard.ts';
 
 // In CI (the CI variable set) Ink draws nothing until exit; gtop clears the
 // variable before it loads Ink (src/cli/tui.ts), and so must this test.
@@ -29,18 +30,6 @@ class Terminal extends EventEmitter {
   }
 }
 
-/** A keyboard Ink can put in raw mode; no key is pressed. */
-class Keyboard extends EventEmitter {
-  readonly isTTY = true;
-  setRawMode(): this { return this; }
-  setEncoding(): this { return this; }
-  ref(): this { return this; }
-  unref(): this { return this; }
-  resume(): this { return this; }
-  pause(): this { return this; }
-  read(): null { return null; }
-}
-
 const BEGIN = '\x1b[?2026h';
 const END = '\x1b[?2026l';
 const CLEAR_SCREEN = /\x1b\[[23]J/;
@@ -56,7 +45,7 @@ test('every refresh is one synchronized update, never a screen clear; an unchang
   const props = (view = serviceView()): AppProps => ({
     view, pid: 4242, width: 100, height: 24, color: true, refreshSec: 1, onQuit() {}, onDump: () => '', onPause() {},
   });
-  const ink = render(<App {...props()} />, { ...INK_OPTIONS, stdout: term as unknown as NodeJS.WriteStream, stdin: new Keyboard() as unknown as NodeJS.ReadStream });
+  const ink = render(<App {...props()} />, { ...INK_OPTIONS, stdout: term as unknown as NodeJS.WriteStream, stdin: new FakeKeyboard() as unknown as NodeJS.ReadStream });
   try {
     await settle();
     const first = term.take();
