@@ -7,6 +7,7 @@
 // goroutines come and go: not a suspect.
 import { goroutineIndex } from '../runtime/compact.ts';
 import type { CreatedBy, Snapshot } from '../runtime/goroutine.ts';
+import { indexOfSorted } from '../sorted.ts';
 import { type WaitGraph, type WaitTarget, hex } from './model.ts';
 import { targetKey } from './reach.ts';
 
@@ -182,14 +183,7 @@ export class LeakTracker {
 
   /** The goroutine's index in the columns, -1 when it was not blocked in the latest add(). */
   private slotOf(goid: number): number {
-    const g = this.goids;
-    let lo = 0, hi = g.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (g[mid]! < goid) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < g.length && g[lo] === goid ? lo : -1;
+    return indexOfSorted(this.goids, goid);
   }
 
   private depart(site: string, t: number): void {

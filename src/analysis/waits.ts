@@ -6,6 +6,7 @@ import type { BinaryInfo } from '../binary/index.ts';
 import { type GoroutineIndex, goroutineIndex } from '../runtime/compact.ts';
 import { G_SCAN, G_WAITING, G_LEAKED, type Snapshot } from '../runtime/goroutine.ts';
 import type { TargetMemory } from '../target/memory.ts';
+import { indexOfSorted } from '../sorted.ts';
 import { readChannel, readWaitingSudogs } from './channels.ts';
 import {
   type Channel, type GoroutineWait, type LockObject, type WaitGraph, type WaitTarget,
@@ -100,15 +101,7 @@ function goidsByAddress(gs: GoroutineIndex): (gAddr: number) => number | undefin
   for (let i = 0; i < n; i++) addrs[i] = gs.gAddr(i);
   addrs.sort();
   const ids = new Float64Array(n).fill(NaN);
-  const find = (a: number): number => {
-    let lo = 0, hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (addrs[mid]! < a) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < n && addrs[lo] === a ? lo : -1;
-  };
+  const find = (a: number): number => indexOfSorted(addrs, a);
   for (let i = 0; i < n; i++) ids[find(gs.gAddr(i))] = gs.id(i);
   return (a) => {
     const i = find(a);

@@ -14,6 +14,7 @@
 //   step as they are taken. A window larger than that makes a late
 //   duplicate impossible, not just unlikely.
 // `baseline` (alive at the start) is fixed at the start population.
+import { indexOfSorted } from '../sorted.ts';
 
 /** Ids remembered per kind; > the records a 4 MiB ring buffer holds (see above). */
 export const RECENT = 1 << 17;
@@ -58,17 +59,7 @@ class SortedIds {
   }
 
   has(id: number): boolean {
-    const a = this.ids;
-    let lo = 0;
-    let hi = a.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = a[mid]!;
-      if (v === id) return true;
-      if (v < id) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return indexOfSorted(this.ids, id) >= 0;
   }
 }
 

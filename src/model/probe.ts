@@ -3,6 +3,7 @@
 // owns a ProbeSession adapts its events and maps to this shape; until then
 // the model derives coarser figures from snapshots alone.
 import type { Frame } from '../runtime/goroutine.ts';
+import { indexOfSorted } from '../sorted.ts';
 
 /** What a probe saw when a goroutine last parked (runtime.gopark). */
 export interface ParkRecord {
@@ -117,20 +118,6 @@ export function parkBuffers(c: ParkColumns): ArrayBuffer[] {
   return [c.goid, c.parkedAtNs, c.reason, c.channel].map((a) => a.buffer as ArrayBuffer);
 }
 
-/** Position of `goid` in the columns, -1 when absent. */
-function findPark(c: ParkColumns, goid: number): number {
-  let lo = 0;
-  let hi = c.goid.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = c.goid[mid]!;
-    if (v === goid) return mid;
-    if (v < goid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
 /** The park at position k of the columns, as a record. */
 export function parkAt(c: ParkColumns, k: number, stack?: readonly Frame[]): ParkRecord {
   const channel = c.channel[k]!;
@@ -184,7 +171,7 @@ export class ProbeFeedFromData implements ProbeFeed {
     return this.data.nowNs;
   }
   park(goid: number): ParkRecord | undefined {
-    const k = findPark(this.data.parks, goid);
+    const k = indexOfSorted(this.data.parks.goid, goid);
     return k < 0 ? undefined : parkAt(this.data.parks, k, this.stacks.get(goid));
   }
   parkColumns(): ParkColumns {

@@ -7,6 +7,7 @@
 // i.e. for the rows on screen. 100k goroutines then cost typed arrays, not
 // 100k objects per refresh for the garbage collector to trace.
 import type { CompactSnapshot } from '../runtime/compact.ts';
+import { indexOfSorted } from '../sorted.ts';
 import type { CreatedBy, Frame, Goroutine, GoroutineStatus } from '../runtime/goroutine.ts';
 
 export interface GoroutineRow {
@@ -130,17 +131,7 @@ export class RowTable implements RowLookup {
   }
 
   indexOf(goid: number): number {
-    const ids = this.cols.snap.wire.id;
-    let lo = 0;
-    let hi = ids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = ids[mid]!;
-      if (v === goid) return mid;
-      if (v < goid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexOfSorted(this.cols.snap.wire.id, goid);
   }
 
   get ids(): Float64Array { return this.cols.snap.wire.id; }
