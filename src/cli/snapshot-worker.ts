@@ -14,9 +14,9 @@ import { type ErrorKind, GtopError } from '../errors.ts';
 import type { LiveWatcher, ProbeMode } from '../live/watcher.ts';
 import { type ChannelActivity, type ProbeFeedData, parkBuffers, parkColumns } from '../model/probe.ts';
 import { capWaiters } from '../model/waits.ts';
-import type { Frame, Snapshot } from '../runtime/goroutine.ts';
+import type { Frame } from '../runtime/goroutine.ts';
 import { Session } from '../session.ts';
-import { CompactSnapshot, SnapshotEncoder, StackTable, type WireSnapshot, goroutineIndex, wireBuffers } from '../runtime/compact.ts';
+import { CompactSnapshot, SnapshotEncoder, StackTable, type WireSnapshot, wireBuffers } from '../runtime/compact.ts';
 import { collectGarbage } from './heap.ts';
 
 export interface WorkerSetup {
@@ -85,8 +85,8 @@ const PROOF_SPACING = 10;
 /** The last proof: a deadlock is permanent, so its verdict stays good between runs. */
 let proof: { at: number; costMs: number; deadlocks: DeadlockJSON[]; checked: boolean } | undefined;
 
-function prove(s: Session, snap: Snapshot, graph: ReturnType<typeof readWaits>): Set<number> | undefined {
-  if (goroutineIndex(snap).length > DEADLOCK_AUTO_LIMIT) {
+function prove(s: Session, snap: CompactSnapshot, graph: ReturnType<typeof readWaits>): Set<number> | undefined {
+  if (snap.length > DEADLOCK_AUTO_LIMIT) {
     proof = { at: performance.now(), costMs: 0, deadlocks: [], checked: false };
     return undefined;
   }
@@ -98,11 +98,10 @@ function prove(s: Session, snap: Snapshot, graph: ReturnType<typeof readWaits>):
   return reach.stuck;
 }
 
-function analyse(s: Session, compact: CompactSnapshot): WaitAnalysis | null {
+function analyse(s: Session, snap: CompactSnapshot): WaitAnalysis | null {
   const n = refreshes++;
-  if (compact.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
+  if (snap.length > ANALYSIS_LIMIT && n % ANALYSIS_EVERY !== 0) return null;
   // The analysis reads the columns by index (GoroutineIndex): no Goroutine object per goroutine.
-  const snap = compact;
   try {
     const graph = readWaits(s, snap);
     tracker.add(snap, graph, prove(s, snap, graph));

@@ -56,8 +56,7 @@ export interface WireSnapshot {
 
 /** The buffers of a message's columns, to transfer rather than copy (the sender made them for this message alone). */
 export function wireBuffers(w: WireSnapshot): ArrayBuffer[] {
-  return [w.id, w.gAddr, w.parentId, w.rawStatus, w.status, w.flags, w.waitMinutes, w.waitReason, w.stackError, w.startFunction, w.createdBy, w.labels, w.stack, w.stackIds]
-    .map((a) => a.buffer as ArrayBuffer);
+  return [...COLUMN_NAMES.map((k) => w[k]), w.stackIds].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -159,7 +158,9 @@ export class SnapshotEncoder {
   }
 }
 
-type Columns = Pick<WireSnapshot, 'id' | 'gAddr' | 'parentId' | 'rawStatus' | 'status' | 'flags' | 'waitMinutes' | 'waitReason' | 'stackError' | 'startFunction' | 'createdBy' | 'labels' | 'stack'>;
+/** The per-goroutine columns of a WireSnapshot. */
+const COLUMN_NAMES = ['id', 'gAddr', 'parentId', 'rawStatus', 'status', 'flags', 'waitMinutes', 'waitReason', 'stackError', 'startFunction', 'createdBy', 'labels', 'stack'] as const;
+type Columns = Pick<WireSnapshot, (typeof COLUMN_NAMES)[number]>;
 
 function columns(n: number): Columns {
   return {
